@@ -1,0 +1,187 @@
+"""A folder tree of photos: validation at setup, a stable train/val split, and the Dataset."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from colorgan.data.errors import DataError, ImageError
+from colorgan.data.images import IMAGE_EXTENSIONS, decode_rgb, is_grayscale, list_visible_files, open_rgb
+from colorgan.data.transforms import CenterSquare, RandomSquareCrop
+
+logger = logging.getLogger("colorgan.data")
+
+UNREADABLE, GRAYSCALE, NOT_IMAGE = "unreadable", "grayscale", "not an image"
+_THUMBNAIL_SIDE = 64
+_NAMES_SHOWN = 3
+
+
+@dataclass
+class FolderScan:
+    """Outcome of validating a folder: the usable photos and, per reason, the skipped files."""
+
+    root: Path
+    usable: list[Path]
+    skipped: dict[str, list[Path]] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return len(self.usable) + sum(len(paths) for paths in self.skipped.values())
+
+    def summary(self) -> str:
+        """One line such as 'skipped 3 of 120 files: 2 unreadable (a.jpg, b.jpg), 1 grayscale (c.png)'."""
+        parts = [f"{len(paths)} {reason} ({self._names(paths)})"
+                 for reason, paths in self.skipped.items() if paths]
+        count = sum(len(paths) for paths in self.skipped.values())
+        if not parts:
+            return f"all {self.total} files in {self.root} usable"
+        return f"skipped {count} of {self.total} files in {self.root}: " + ", ".join(parts)
+
+    def _names(self, paths: list[Path]) -> str:
+        names = [_relative(path, self.root) for path in paths[:_NAMES_SHOWN]]
+        return ", ".join(names) + (", …" if len(paths) > _NAMES_SHOWN else "")
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def check_image(path: Path, gray_tolerance: int | None = None) -> str | None:
+    """Why ``path`` is unusable for training (UNREADABLE or GRAYSCALE), or None when it is fine."""
+    try:
+        image = decode_rgb(path, min_side=_THUMBNAIL_SIDE)
+    except ImageError:
+        return UNREADABLE
+    image.thumbnail((_THUMBNAIL_SIDE, _THUMBNAIL_SIDE), Image.Resampling.BILINEAR)
+    thumbnail = np.asarray(image)
+    gray = is_grayscale(thumbnail) if gray_tolerance is None else is_grayscale(thumbnail, gray_tolerance)
+    return GRAYSCALE if gray else None
+
+
+def scan_folder(root: str | Path, extensions: Iterable[str] = IMAGE_EXTENSIONS,
+                gray_tolerance: int | None = None, threads: int | None = None) -> FolderScan:
+    """Find and validate every photo under ``root``; logs one summary line when files are skipped.
+
+    Raises DataError when the folder is missing, holds no photos, or none of them is usable.
+    """
+    root = Path(root).expanduser()
+    if not root.exists():
+        raise DataError(f"image folder {root.resolve()} does not exist")
+    if not root.is_dir():
+        raise DataError(f"image folder {root.resolve()} is not a folder")
+    wanted = {ext.lower() if ext.startswith(".") else f".{ext.lower()}" for ext in extensions}
+    files = list_visible_files(root)
+    images = [path for path in files if path.suffix.lower() in wanted]
+    others = [path for path in files if path.suffix.lower() not in wanted]
+    if not images:
+        found = f"; it holds {len(others)} other files, e.g. {_relative(others[0], root)}" if others else ""
+        raise DataError(f"no images ({', '.join(sorted(wanted))}) found in folder {root.resolve()}{found}")
+    workers = threads or min(16, (os.cpu_count() or 1) + 4)
+    with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=workers) as pool:
+        warnings.simplefilter("ignore")  # PIL's remarks on odd EXIF or palettes; set once for all threads
+        reasons = list(pool.map(lambda path: check_image(path, gray_tolerance), images))
+    outcomes = list(zip(images, reasons, strict=True))
+    scan = FolderScan(root=root, usable=[path for path, reason in outcomes if reason is None])
+    for reason in (UNREADABLE, GRAYSCALE):
+        scan.skipped[reason] = [path for path, why in outcomes if why == reason]
+    scan.skipped[NOT_IMAGE] = others
+    if not scan.usable:
+        raise DataError(f"no usable color photo in folder {root.resolve()}: {scan.summary()}")
+    if any(scan.skipped.values()):
+        logger.warning(scan.summary())
+    return scan
+
+
+def _split_key(relative_path: str, split_seed: int) -> float:
+    """A stable number in [0, 1) per (path, seed): adding files never moves the existing ones."""
+    digest = hashlib.blake2b(f"{split_seed}\0{relative_path}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2.0**64
+
+
+def split_files(files: Sequence[Path], root: str | Path, val_fraction: float, split_seed: int = 0,
+                max_val_images: int | None = None) -> tuple[list[Path], list[Path]]:
+    """Deterministic, disjoint (train, val) split by a hash of each relative path and ``split_seed``.
+
+    A file goes to val when its hash falls under ``val_fraction``; past ``max_val_images`` the
+    surplus (largest hashes) goes back to train. With two or more files val gets at least one.
+    """
+    if not 0.0 < float(val_fraction) < 1.0:
+        raise DataError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
+    if max_val_images is not None and max_val_images < 1:
+        raise DataError(f"max_val_images must be >= 1 or null, got {max_val_images!r}")
+    root = Path(root)
+    keyed = sorted((_split_key(_relative(path, root), split_seed), path) for path in files)
+    val_count = sum(1 for key, _ in keyed if key < val_fraction)
+    if len(keyed) >= 2:
+        val_count = min(max(val_count, 1), len(keyed) - 1)
+    if max_val_images is not None:
+        val_count = min(val_count, max_val_images)
+    val = sorted(path for _, path in keyed[:val_count])
+    train = sorted(path for _, path in keyed[val_count:])
+    return train, val
+
+
+class FolderDataset(Dataset):
+    """Photo files -> uint8 RGB tensors [3,S,S] through ``transform`` (decoding happens in the worker).
+
+    A file that became unreadable after validation is logged once, counted in ``failed`` (per
+    worker process) and replaced by another file, so one bad file never kills a training run.
+    ``skipped`` holds what the folder validation left out, by reason.
+    """
+
+    def __init__(self, files: Sequence[Path], transform: Callable[[Image.Image], torch.Tensor],
+                 skipped: dict[str, list[Path]] | None = None, max_substitutes: int = 16) -> None:
+        if not files:
+            raise DataError("FolderDataset needs at least one image file")
+        self.files = [Path(path) for path in files]
+        self.transform = transform
+        self.skipped = skipped if skipped is not None else {}
+        self.failed: list[Path] = []
+        self.max_substitutes = max_substitutes
+        self._decode_side: int | None = getattr(transform, "min_source_side", None)
+
+    @classmethod
+    def from_folder(cls, root: str | Path, image_size: int = 128, train: bool = False,
+                    min_scale: float = 0.5, hflip: bool = True) -> FolderDataset:
+        """Every usable photo under ``root`` (validated, skips counted), with the train or eval transform."""
+        scan = scan_folder(root)
+        transform = RandomSquareCrop(image_size, min_scale, hflip) if train else CenterSquare(image_size)
+        return cls(scan.usable, transform, skipped=scan.skipped)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        count = len(self.files)
+        if not -count <= index < count:
+            raise IndexError(f"index {index} out of range for {count} images")
+        for attempt in range(min(self.max_substitutes, count)):
+            path = self.files[(index + attempt) % count]
+            try:
+                image = open_rgb(path, min_side=self._decode_side)
+            except ImageError as error:
+                self._record_failure(path, error)
+                continue
+            return self.transform(image)
+        raise DataError(f"could not read {min(self.max_substitutes, count)} image files in a row "
+                        f"(first: {self.files[index % count]}); is the folder still there?")
+
+    def _record_failure(self, path: Path, error: ImageError) -> None:
+        if path not in self.failed:
+            self.failed.append(path)
+            logger.warning("substituting another photo for %s (%d unreadable so far in this process): %s",
+                           path, len(self.failed), error)

@@ -1,0 +1,6 @@
+"""Procedurally generated landscapes: the embedded default training data."""
+
+from colorgan.data.synthetic.compose import render_landscape
+from colorgan.data.synthetic.dataset import SyntheticLandscapes
+
+__all__ = ["SyntheticLandscapes", "render_landscape"]

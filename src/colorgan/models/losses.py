@@ -1,0 +1,77 @@
+"""Adversarial losses (vanilla/BCE, LSGAN, hinge) for patch logits, and the R1 gradient penalty."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+ADVERSARIAL_LOSSES = ("vanilla", "lsgan", "hinge")
+
+
+class AdversarialLoss:
+    """The discriminator's and the generator's losses on logit maps of any shape, computed in float32.
+
+    ``real_label`` < 1 is one-sided label smoothing: the discriminator's target for real patches (fake
+    patches keep target 0, and the generator still aims at 1). Hinge has no targets, so no smoothing.
+    """
+
+    def __init__(self, kind: str = "vanilla", real_label: float = 1.0) -> None:
+        if kind not in ADVERSARIAL_LOSSES:
+            raise ValueError(
+                f"unknown adversarial loss {kind!r}: choose one of {', '.join(ADVERSARIAL_LOSSES)}"
+            )
+        if not 0.5 < float(real_label) <= 1.0:
+            raise ValueError(
+                f"real_label (one-sided label smoothing) must be in (0.5, 1], got {real_label!r}"
+            )
+        if kind == "hinge" and real_label != 1.0:
+            raise ValueError("label smoothing (real_label < 1) is not defined for the hinge loss; use 1.0")
+        self.kind = kind
+        self.real_label = float(real_label)
+
+    @property
+    def threshold(self) -> float:
+        """The logit above which the discriminator calls a patch real (for its accuracy)."""
+        return 0.5 if self.kind == "lsgan" else 0.0
+
+    def _toward(self, logits: Tensor, target: float) -> Tensor:
+        """Mean loss pushing logits toward ``target`` (1 = real, 0 = fake) for vanilla and LSGAN."""
+        if self.kind == "vanilla":
+            return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+        return F.mse_loss(logits, torch.full_like(logits, target))
+
+    def discriminator(self, real_logits: Tensor, fake_logits: Tensor) -> tuple[Tensor, Tensor]:
+        """(loss on real patches, loss on fake patches); the discriminator minimizes their sum."""
+        real_logits, fake_logits = real_logits.float(), fake_logits.float()
+        if self.kind == "hinge":
+            return F.relu(1.0 - real_logits).mean(), F.relu(1.0 + fake_logits).mean()
+        return self._toward(real_logits, self.real_label), self._toward(fake_logits, 0.0)
+
+    def generator(self, fake_logits: Tensor) -> Tensor:
+        """The generator's loss: make the discriminator call its output real."""
+        fake_logits = fake_logits.float()
+        if self.kind == "hinge":
+            return -fake_logits.mean()
+        return self._toward(fake_logits, 1.0)
+
+    def accuracy(self, real_logits: Tensor, fake_logits: Tensor) -> tuple[Tensor, Tensor]:
+        """Fraction of real patches called real, fraction of fake patches called fake."""
+        real_ok = (real_logits.detach().float() > self.threshold).float().mean()
+        fake_ok = (fake_logits.detach().float() <= self.threshold).float().mean()
+        return real_ok, fake_ok
+
+    def __repr__(self) -> str:
+        return f"AdversarialLoss(kind={self.kind!r}, real_label={self.real_label})"
+
+
+def r1_penalty(real_logits: Tensor, real_inputs: Tensor) -> Tensor:
+    """R1 (Mescheder et al. 2018): mean over the batch of ||d sum(logits) / d input||² on real data.
+
+    ``real_inputs`` must require grad and ``real_logits`` must have been computed from it; the penalty
+    keeps its graph, so it can be added to the discriminator's loss and backpropagated.
+    """
+    if not real_inputs.requires_grad:
+        raise ValueError("r1_penalty needs the real inputs to require grad (call .requires_grad_() first)")
+    (grad,) = torch.autograd.grad(real_logits.float().sum(), real_inputs, create_graph=True)
+    return grad.float().pow(2).flatten(1).sum(1).mean()

@@ -1,0 +1,219 @@
+"""Stage 2: the U-Net refined against a PatchGAN discriminator (pix2pix: adversarial loss + λ·L1).
+
+One training batch is one global step: first the discriminator, on detached fakes; then the generator, to
+fool the (toggled-off) discriminator while staying close to the truth in L1. During the optional warm-up
+(``d_warmup_steps``, DeOldify's "NoGAN" recipe) only the discriminator learns, on the frozen generator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+from pytorch_lightning.core.optimizer import LightningOptimizer
+from torch import Tensor, nn
+
+from colorgan.color import get_colorspace
+from colorgan.models.losses import AdversarialLoss, r1_penalty
+from colorgan.modules.base import ColorizationModule
+
+#: What the discriminator judges: the training space's chroma, or RGB / Lab reached through `merge`.
+DISCRIMINATOR_SPACES = ("chroma", "rgb", "lab")
+
+
+@contextmanager
+def uncounted(optimizer: LightningOptimizer) -> Iterator[None]:
+    """Step ``optimizer`` without advancing ``trainer.global_step``, so that one batch is one global step.
+
+    Lightning counts every manual ``optimizer.step()`` (Lightning-AI/pytorch-lightning#17958), which would
+    make max_steps, checkpoint intervals and the warm-up count half-batches.
+    """
+    before, after = optimizer._on_before_step, optimizer._on_after_step
+    optimizer._on_before_step = optimizer._on_after_step = lambda: None
+    try:
+        yield
+    finally:
+        optimizer._on_before_step, optimizer._on_after_step = before, after
+
+
+class ColorGANModule(ColorizationModule):
+    """Generator + PatchGAN discriminator conditioned on luma; manual optimization (works under DDP/bf16)."""
+
+    stage = "gan"
+
+    def __init__(
+        self,
+        colorspace: str,
+        generator: dict[str, Any],
+        discriminator: dict[str, Any],
+        image_size: int = 128,
+        init_from: str | None = None,
+        d_space: str = "chroma",
+        adversarial_loss: str = "vanilla",
+        adversarial_weight: float = 1.0,
+        l1_weight: float = 100.0,
+        real_label: float = 1.0,
+        r1_gamma: float = 0.0,
+        g_optimizer: dict[str, Any] | None = None,
+        d_optimizer: dict[str, Any] | None = None,
+        scheduler: dict[str, Any] | None = None,
+        d_warmup_steps: int = 0,
+        freeze_encoder_steps: int = 0,
+        gradient_clip_val: float | None = None,
+        channels_last: bool | str = "auto",
+        compile: bool = False,
+    ) -> None:
+        if d_space not in DISCRIMINATOR_SPACES:
+            raise ValueError(f"model.d_space must be one of {DISCRIMINATOR_SPACES}, got {d_space!r}")
+        if d_warmup_steps < 0 or r1_gamma < 0 or l1_weight < 0 or adversarial_weight < 0:
+            raise ValueError("model.d_warmup_steps, r1_gamma, l1_weight and adversarial_weight must be >= 0")
+        super().__init__(colorspace, generator, image_size, channels_last, compile)
+        self.save_hyperparameters()
+        self.automatic_optimization = False
+        self.adversarial = AdversarialLoss(adversarial_loss, real_label)
+        d_channels = self.colorspace.chroma_channels if d_space == "chroma" else 3
+        self.discriminator: nn.Module = instantiate(discriminator, in_channels=d_channels, _convert_="all")
+        self.lab = get_colorspace("lab")
+        self.encoder_frozen: bool | None = None
+
+    def compile_modules(self) -> None:
+        super().compile_modules()
+        self.discriminator.compile()
+
+    # ---- what the discriminator sees ---------------------------------------------------------
+    def judged(self, luma: Tensor, chroma: Tensor) -> Tensor:
+        """The color image the discriminator judges, in ``d_space``, differentiable w.r.t. ``chroma``."""
+        space = self.hparams.d_space
+        if space == "chroma":
+            return chroma
+        rgb = self.colorspace.merge(luma, chroma)
+        if space == "rgb":
+            return rgb * 2.0 - 1.0
+        lightness, ab = self.lab.split(rgb)
+        return torch.cat([lightness, ab], dim=1)
+
+    def in_warmup(self) -> bool:
+        """Whether this step trains the discriminator alone on the frozen generator."""
+        return self.global_step < self.hparams.d_warmup_steps
+
+    def frozen_generator_output(self, luma: Tensor) -> Tensor:
+        """G(luma) with G untouched: eval mode (BatchNorm statistics fixed), no graph."""
+        was_training = self.generator.training
+        self.generator.eval()
+        with torch.no_grad():
+            chroma = self.generator(luma)
+        self.generator.train(was_training)
+        return chroma
+
+    # ---- training ----------------------------------------------------------------------------
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        steps = self.hparams.freeze_encoder_steps
+        frozen = steps < 0 or self.global_step < steps
+        if frozen != self.encoder_frozen:
+            self.generator.set_encoder_frozen(frozen)
+            self.encoder_frozen = frozen
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        g_opt, d_opt = self.optimizers()
+        g_sched, d_sched = self.schedulers()
+        luma, chroma_true = batch["luma"], batch["chroma"]
+        warmup = self.in_warmup()
+        fake_chroma = self.frozen_generator_output(luma) if warmup else self.generator(luma)
+        real = self.judged(luma, chroma_true).detach()
+        logs = self.discriminator_step(d_opt, luma, real, self.judged(luma, fake_chroma.detach()), warmup)
+        if d_sched is not None:
+            d_sched.step()
+        if not warmup:
+            logs |= self.generator_step(g_opt, luma, fake_chroma, chroma_true)
+            if g_sched is not None:
+                g_sched.step()
+        else:
+            logs["g_l1"] = F.l1_loss(fake_chroma.float(), chroma_true.float())
+        logs["warmup"] = torch.tensor(float(warmup))
+        for prog_bar in (True, False):
+            shown = {f"train/{k}": v for k, v in logs.items() if (k in ("g_l1", "d_loss")) == prog_bar}
+            self.log_dict(shown, batch_size=luma.shape[0], prog_bar=prog_bar)
+
+    def discriminator_step(
+        self, d_opt: LightningOptimizer, luma: Tensor, real: Tensor, fake: Tensor, counted: bool
+    ) -> dict[str, Tensor]:
+        """One D update on real and (detached) fake pairs; counted as the global step only in warm-up."""
+        gamma = self.hparams.r1_gamma
+        with self.toggled_optimizer(d_opt):
+            if gamma > 0:
+                real = real.requires_grad_(True)
+            real_logits = self.discriminator(luma, real)
+            fake_logits = self.discriminator(luma, fake)
+            d_real, d_fake = self.adversarial.discriminator(real_logits, fake_logits)
+            d_loss = d_real + d_fake
+            logs: dict[str, Tensor] = {}
+            if gamma > 0:
+                logs["r1"] = r1_penalty(real_logits, real)
+                d_loss = d_loss + 0.5 * gamma * logs["r1"]
+            self.optimize(d_opt, d_loss, counted)
+        acc_real, acc_fake = self.adversarial.accuracy(real_logits, fake_logits)
+        return {
+            **logs,
+            "d_real": d_real.detach(),
+            "d_fake": d_fake.detach(),
+            "d_loss": d_loss.detach(),
+            "d_acc_real": acc_real,
+            "d_acc_fake": acc_fake,
+        }
+
+    def generator_step(
+        self, g_opt: LightningOptimizer, luma: Tensor, fake_chroma: Tensor, chroma_true: Tensor
+    ) -> dict[str, Tensor]:
+        """One G update: fool the discriminator (whose parameters get no gradient) + λ·L1 on chroma."""
+        with self.toggled_optimizer(g_opt):
+            g_adv = self.adversarial.generator(self.discriminator(luma, self.judged(luma, fake_chroma)))
+            g_l1 = F.l1_loss(fake_chroma.float(), chroma_true.float())
+            g_loss = self.hparams.adversarial_weight * g_adv + self.hparams.l1_weight * g_l1
+            self.optimize(g_opt, g_loss, counted=True)
+        return {"g_adv": g_adv.detach(), "g_l1": g_l1.detach(), "g_loss": g_loss.detach()}
+
+    def optimize(self, optimizer: LightningOptimizer, loss: Tensor, counted: bool) -> None:
+        """Backward, optional norm clipping, step; then free the gradients so none leak into the next step."""
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        if self.hparams.gradient_clip_val:
+            self.clip_gradients(
+                optimizer, gradient_clip_val=self.hparams.gradient_clip_val, gradient_clip_algorithm="norm"
+            )
+        if counted:
+            optimizer.step()
+        else:
+            with uncounted(optimizer):
+                optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    def schedulers(self) -> tuple[Any, Any]:
+        """(G's, D's) learning-rate schedulers, or (None, None)."""
+        schedulers = self.lr_schedulers()
+        return tuple(schedulers) if isinstance(schedulers, list) else (None, None)
+
+    # ---- validation and optimizers -------------------------------------------------------------
+    def validation_loss(self, batch: dict[str, Tensor], chroma: Tensor) -> dict[str, Tensor]:
+        return {"loss": F.l1_loss(chroma.float(), batch["chroma"].float())}
+
+    def configure_optimizers(self) -> Any:
+        adam = {"_target_": "torch.optim.Adam", "lr": 2e-4, "betas": [0.5, 0.999]}
+        g_opt = instantiate(
+            self.hparams.g_optimizer or adam, params=self.generator.parameters(), _convert_="all"
+        )
+        d_opt = instantiate(
+            self.hparams.d_optimizer or adam, params=self.discriminator.parameters(), _convert_="all"
+        )
+        if not self.hparams.scheduler:
+            return [g_opt, d_opt]
+        # stepped by hand once per optimizer step (G's only after the discriminator warm-up)
+        total = self.trainer.estimated_stepping_batches
+        schedulers = [
+            instantiate(self.hparams.scheduler, optimizer=optimizer, total_steps=max(steps, 1))
+            for optimizer, steps in ((g_opt, total - self.hparams.d_warmup_steps), (d_opt, total))
+        ]
+        return [g_opt, d_opt], schedulers
