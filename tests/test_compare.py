@@ -10,7 +10,10 @@ import pytest
 from PIL import Image
 
 from colorgan.compare import main
+from colorgan.evaluation import evaluate
+from colorgan.inference import Colorizer
 from colorgan.report.runs import best_index, differing_keys, find_run_dirs, read_run
+from colorgan.samples import folder_samples
 from tests.tiny_runs import photo, tiny_run
 
 
@@ -60,12 +63,19 @@ def test_sweep_dir_and_own_images(two_runs, tmp_path):
     images.mkdir()
     for name in ("chelsea", "coffee"):
         Image.fromarray(photo(name, 80)).save(images / f"{name}.png")
-    assert [path.name for path in find_run_dirs([sweep])] == ["0_colorspace=lab", "1_colorspace=yuv"]
+    run_dirs = find_run_dirs([sweep])
+    assert [path.name for path in run_dirs] == ["0_colorspace=lab", "1_colorspace=yuv"]
+    samples = folder_samples(images)
+    scores = [evaluate(Colorizer.from_checkpoint(run, device="cpu"), samples, run / "eval", progress=False)
+              for run in run_dirs]  # evaluated runs get eval columns
     out = tmp_path / "report"
     main([str(sweep), "-o", str(out), "--images", str(images), "--device", "cpu"])
     with Image.open(out / "grid.png") as grid:
         assert grid.height == 16 + 2 * (128 + 3)  # the two given photos
-    assert "0_colorspace=lab" in (out / "report.html").read_text()
+    markdown = (out / "report.md").read_text()
+    assert "| eval ΔE00 |" in markdown
+    for result in scores:
+        assert f"{result['model']['deltae00']:.4g}" in markdown
 
 
 def test_differing_keys_ignore_run_paths(two_runs):

@@ -9,8 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from colorgan.color import REC601_WEIGHTS, available_colorspaces
-from colorgan.inference import CheckpointError, Colorizer, resolve_checkpoint
+from colorgan.color import REC601_WEIGHTS, available_colorspaces, get_colorspace
+from colorgan.inference import CheckpointError, Colorizer, affine_merge_matrix, resolve_checkpoint
 from tests.tiny_runs import photo, random_checkpoint
 
 # Tolerance of the luminance test, in 8-bit levels. The output is merged in YCbCr from the input's own
@@ -51,6 +51,22 @@ def test_full_resolution_output_keeps_size_and_luminance(checkpoints, space):
     # sharp: the output has the input's fine detail, not the 32-px working size's blur
     assert np.corrcoef(np.diff(rec601(out), axis=1).ravel(), np.diff(gray_in, axis=1).ravel())[0, 1] > 0.99
     assert np.ptp(out.astype(int) - rec601(out)[..., None]) > 1  # it did add some color
+
+
+def test_fast_full_resolution_merge_equals_the_reference_colorspace_merge(checkpoints):
+    """full_resolution is ycbcr.merge(ycbcr.luma_from_gray(gray), upsampled chroma), only computed faster."""
+    colorizer = Colorizer.from_checkpoint(checkpoints["luv"], device="cpu")
+    prepared = colorizer.prepare(photo("rocket", 200))
+    rgb_small = colorizer.predict([prepared.luma])[0]
+    fast = colorizer.full_resolution(prepared.gray, rgb_small).astype(int)
+    reference = get_colorspace("ycbcr")
+    _, chroma = reference.split(rgb_small[None])
+    chroma = torch.nn.functional.interpolate(chroma, size=prepared.gray.shape, mode="bilinear")
+    merged = reference.merge(reference.luma_from_gray(prepared.gray[None, None]), chroma)[0]
+    slow = (merged * 255).round().permute(1, 2, 0).numpy().astype(int)
+    assert np.abs(fast - slow).max() <= 1 and (fast != slow).mean() < 1e-3  # float rounding ties only
+    with pytest.raises(ValueError, match="not affine"):
+        affine_merge_matrix(get_colorspace("lab"))
 
 
 def test_gray_photo_keeps_its_exact_gray_levels(checkpoints):

@@ -24,19 +24,22 @@ COLOR_NOTE = "note: color photos are converted to gray (Rec.601 luma) first, the
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="colorgan-colorize", description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        prog="colorgan-colorize",
+        description="Colorize photos of any size with a trained colorgan model.",
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+
     parser.add_argument("checkpoint", help="checkpoint file (.ckpt) or run directory")
     parser.add_argument("inputs", nargs="+", help="photo files, folders (recursive) or glob patterns")
     parser.add_argument("-o", "--output", required=True, type=Path, help="folder for the colorized photos")
     parser.add_argument("--suffix", default="", help="added to each output name, e.g. _color")
     parser.add_argument("--format", default="auto", choices=FORMATS,
-                        help="output format; auto keeps JPEG inputs JPEG and writes PNG otherwise")
-    parser.add_argument("--quality", type=int, default=95, help="JPEG quality (1-100)")
+                        help="output format (default auto: JPEG inputs stay JPEG, others become PNG)")
+    parser.add_argument("--quality", type=int, default=95, help="JPEG quality, 1-100 (default 95)")
     parser.add_argument("--short-side", type=int, default=None,
                         help="short side of the working size in px (default: the training size)")
-    parser.add_argument("--batch-size", type=int, default=4, help="photos colorized per network batch")
+    parser.add_argument("--batch-size", type=int, default=4, help="photos per network batch (default 4)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: best available)")
     parser.add_argument("--side-by-side", action="store_true", help="write gray | colorized panels")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

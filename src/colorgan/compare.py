@@ -17,13 +17,19 @@ from colorgan.report import build_report
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="colorgan-compare", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="colorgan-compare",
+        description="Compare training runs in one HTML report and a Markdown summary.",
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
     parser.add_argument("runs", nargs="+", help="run directories, or a multirun sweep directory")
-    parser.add_argument("-o", "--output", type=Path, default=Path("report"), help="report folder")
+    parser.add_argument("-o", "--output", type=Path, default=Path("report"),
+                        help="report folder (default report/)")
     parser.add_argument("--images", type=Path, default=None,
                         help="photos to colorize with every run (default: the runs' validation images)")
-    parser.add_argument("--num-images", type=int, default=6, help="how many photos in the grid")
+    parser.add_argument("--num-images", type=int, default=6, help="how many photos in the grid (default 6)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: best available)")
     args = parser.parse_args(argv)
     if args.num_images < 1:

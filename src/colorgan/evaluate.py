@@ -28,8 +28,13 @@ def default_output(checkpoint: Path) -> Path:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="colorgan-evaluate", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="colorgan-evaluate",
+        description="Score a colorizer on color photos against a gray and a mean-chroma baseline.",
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
     parser.add_argument("checkpoint", help="checkpoint file (.ckpt) or run directory")
     parser.add_argument("--data", required=True, help="photo folder or file, conf/data name, or YAML config")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -39,7 +44,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--mean-from", type=Path, default=None,
                         help="photo folder (e.g. the training set) for the mean-chroma baseline's constant")
     parser.add_argument("--max-side", type=int, default=1024,
-                        help="photos larger than this are downscaled first (0: full resolution)")
+                        help="longer photos are downscaled first (default 1024; 0: full resolution)")
     parser.add_argument("--max-images", type=int, default=None, help="evaluate only the first N photos")
     parser.add_argument("--short-side", type=int, default=None, help="working size (default: training size)")
     parser.add_argument("--fid-weights", type=Path, default=None,

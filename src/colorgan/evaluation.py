@@ -66,11 +66,13 @@ def mean_ab(samples: Sequence[Sample], max_side: int = 256) -> tuple[float, floa
         except (DataError, OSError) as error:
             log.warning("skipping %s for the mean chroma: %s", sample.name, error)
             continue
+        if is_grayscale(rgb):
+            continue  # a B&W photo says nothing about the average color
         ab = kc.rgb_to_lab(to_tensor(rgb))[0, 1:].double()
         total += ab.sum(dim=(1, 2))
         count += ab.shape[1] * ab.shape[2]
     if count == 0:
-        raise DataError("no readable image to compute the mean chroma from")
+        raise DataError("no readable color photo to compute the mean chroma from")
     a, b = (total / count).tolist()
     return a, b
 
@@ -122,6 +124,17 @@ def _start_fid(weights: str | Path | None) -> tuple[FidScore | None, str]:
         return None, f"skipped: {str(error).splitlines()[0]}"
 
 
+def _finish_fid(fid: FidScore | None, note: str, count: int) -> dict[str, Any]:
+    if fid is None:
+        return {"fid": None, "fid_note": note}
+    if count < 2:
+        return {"fid": None, "fid_note": "skipped: FID needs at least 2 images"}
+    try:
+        return {"fid": fid.compute(), "fid_note": f"computed on {count} images (unreliable below ~1000)"}
+    except (RuntimeError, ValueError) as error:
+        return {"fid": None, "fid_note": f"skipped: {str(error).splitlines()[0]}"}
+
+
 def evaluate(colorizer: Colorizer, samples: Sequence[Sample], output_dir: str | Path,
              ab: tuple[float, float] | None = None, ab_source: str | None = None, max_side: int | None = 1024,
              fid_weights: str | Path | None = None, progress: bool = True) -> dict[str, Any]:
@@ -163,8 +176,7 @@ def evaluate(colorizer: Colorizer, samples: Sequence[Sample], output_dir: str | 
         "baselines": {"gray": _average(rows, "gray"), "mean_chroma": _average(rows, "mean_chroma")},
         "mean_chroma_ab": list(ab),
         "mean_chroma_source": ab_source or "given",
-        "fid": fid.compute() if fid is not None and len(rows) > 1 else None,
-        "fid_note": fid_note if fid is None or len(rows) > 1 else "skipped: FID needs at least 2 images",
+        **_finish_fid(fid, fid_note, len(rows)),
         "grid": "grid.png",
         "grid_rows": {label: row["name"] for label, row in picks.items()},
         "per_image": [{"name": row["name"], **{m: row[m] for m in METHODS}} for row in rows],

@@ -5,6 +5,7 @@ pads to its encoder stride itself). Its RGB prediction is reduced to YCbCr chrom
 the photo's resolution and merged with the photo's full-resolution gray, the same way for every color space.
 So a 4000×3000 photo comes out 4000×3000, as sharp as it went in, and its Rec.601 luma equals the input's
 gray up to uint8 rounding (≤ 0.5 level) wherever the merged color lies inside the sRGB gamut.
+
 Checkpoints are loaded safely (weights only, whitelisted generator): see `colorgan.checkpoints`.
 """
 
@@ -30,7 +31,7 @@ __all__ = ["CheckpointError", "Colorizer", "auto_device", "resolve_checkpoint", 
 #: the color space whose chroma carries the prediction to full resolution (linear, keeps Rec.601 luma)
 REFERENCE_SPACE = "ycbcr"
 #: rows merged at once at full resolution (bounds peak memory for huge photos)
-STRIP_ROWS = 256
+STRIP_ROWS = 512
 ImageLike = Image.Image | np.ndarray | str | Path
 
 
@@ -114,12 +115,13 @@ def gray_of(image: ImageLike) -> tuple[Tensor, bool, bool]:
     step = max(1, math.ceil(max(height, width) / 256))
     thumb = array[::step, ::step]
     thumb = thumb if thumb.dtype == np.uint8 else np.rint(_float_image(thumb) * 255).astype(np.uint8)
-    weights = torch.tensor(REC601_WEIGHTS, dtype=torch.float32) / (255.0 if array.dtype == np.uint8 else 1.0)
-    gray = torch.empty(height, width, dtype=torch.float32)
+    weights = np.array(REC601_WEIGHTS, dtype=np.float32) / (255.0 if array.dtype == np.uint8 else 1.0)
+    gray = np.empty((height, width), dtype=np.float32)
     for top in range(0, height, STRIP_ROWS):  # rgb_to_gray's weights, in strips (small float copies)
         strip = array[top : top + STRIP_ROWS]
-        strip = torch.tensor(strip if strip.dtype == np.uint8 else _float_image(strip)).float()
-        torch.matmul(strip, weights, out=gray[top : top + STRIP_ROWS])
+        strip = strip if strip.dtype == np.uint8 else _float_image(strip)
+        np.matmul(strip.astype(np.float32, copy=False), weights, out=gray[top : top + STRIP_ROWS])
+    gray = torch.from_numpy(gray)
     return gray, not is_grayscale(thumb), as_pil
 
 
@@ -211,15 +213,15 @@ class Colorizer:
         height, width = gray.shape
         _, chroma_small = self.reference.split(rgb_small[None].to(self.device))
         offset = torch.einsum("kc,bchw->bkhw", self.merge_matrix.to(self.device) * 255.0, chroma_small)
-        offset = offset.contiguous(memory_format=torch.channels_last)  # upsampled straight into H×W×3
+        offset = offset.add_(0.5).contiguous(memory_format=torch.channels_last)  # +0.5: uint8 cast truncates
         upsampled = F.interpolate(offset, size=(height, width), mode="bilinear", align_corners=False)
-        upsampled = upsampled[0].permute(1, 2, 0).contiguous()
+        upsampled = upsampled[0].permute(1, 2, 0).contiguous()  # H×W×3 (already so when channels_last)
         output = np.empty((height, width, 3), dtype=np.uint8)
+        target = torch.from_numpy(output)
         for top in range(0, height, STRIP_ROWS):
             rows = slice(top, top + STRIP_ROWS)
-            base = gray[rows].to(self.device).mul(255.0).add_(0.5)  # +0.5: the uint8 cast truncates
-            strip = upsampled[rows].add_(base.unsqueeze(-1)).clamp_(0.0, 255.0)
-            output[rows] = strip.to(torch.uint8).cpu().numpy()
+            strip = upsampled[rows].add_(gray[rows].to(self.device).unsqueeze(-1), alpha=255.0)
+            target[rows].copy_(strip.clamp_(0.0, 255.0))  # float -> uint8 in the copy
         return output
 
 

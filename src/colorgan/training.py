@@ -6,6 +6,7 @@ import json
 import logging
 import math
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from omegaconf import DictConfig, OmegaConf
 from colorgan.stages import load_init_weights, train_two_stage, with_init_from
 
 log = logging.getLogger("colorgan.train")
+# by design: batches are split into luma/chroma in the module's on_after_batch_transfer, not the datamodule
+warnings.filterwarnings("ignore", message=".*overridden `on_after_batch_transfer`.*")
 
 
 def instantiate_group(group: DictConfig | None) -> list[Any]:

@@ -7,6 +7,8 @@ from colorgan.data.datamodule import SOURCES, ColorDataModule, SourceSplits, reg
 from colorgan.data.errors import DataError, ImageError
 from colorgan.data.folder import FolderDataset, FolderScan, scan_folder, split_files
 from colorgan.data.images import IMAGE_EXTENSIONS, find_images, is_grayscale, load_rgb, open_rgb
+from colorgan.data.prepared import PreparedCache, PreparedDataset
+from colorgan.data.streaming import open_streaming
 from colorgan.data.synthetic import SyntheticLandscapes, render_landscape
 from colorgan.data.transforms import CenterSquare, RandomSquareCrop
 
@@ -19,6 +21,8 @@ __all__ = [
     "FolderDataset",
     "FolderScan",
     "ImageError",
+    "PreparedCache",
+    "PreparedDataset",
     "RandomSquareCrop",
     "SourceSplits",
     "SyntheticLandscapes",
@@ -26,6 +30,7 @@ __all__ = [
     "is_grayscale",
     "load_rgb",
     "open_rgb",
+    "open_streaming",
     "register_source",
     "render_landscape",
     "scan_folder",

@@ -28,6 +28,8 @@ class SourceSplits:
     train: Dataset
     val: Dataset
     description: str
+    loader: Callable[[ColorDataModule, Dataset, bool], DataLoader] | None = None
+    """Builds the DataLoader of (module, dataset, train?) instead of torch's (e.g. litdata's)."""
 
 
 SourceBuilder = Callable[["ColorDataModule"], SourceSplits]
@@ -130,6 +132,7 @@ class ColorDataModule(pl.LightningDataModule):
         self.val_dataset: Dataset | None = None
         self.skipped: dict[str, list[Path]] = {}
         self._description = ""
+        self._make_loader: Callable[[ColorDataModule, Dataset, bool], DataLoader] | None = None
 
     def setup(self, stage: str | None = None) -> None:
         """Build (and, for folders, validate) the datasets once; raises DataError on unusable data."""
@@ -137,6 +140,7 @@ class ColorDataModule(pl.LightningDataModule):
             return
         splits = SOURCES[self.source](self)
         self.train_dataset, self.val_dataset = splits.train, splits.val
+        self._make_loader = splits.loader
         self._description = splits.description
         logger.info(self.describe())
 
@@ -150,6 +154,8 @@ class ColorDataModule(pl.LightningDataModule):
     def _loader(self, dataset: Dataset | None, train: bool) -> DataLoader:
         if dataset is None:
             raise DataError("ColorDataModule.setup() must run before asking for a dataloader")
+        if self._make_loader is not None:
+            return self._make_loader(self, dataset, train)
         drop_last = train and self.drop_last and len(dataset) >= self.batch_size
         return DataLoader(dataset, batch_size=self.batch_size, shuffle=train, num_workers=self.num_workers,
                           pin_memory=self.pin_memory, drop_last=drop_last,

@@ -152,8 +152,9 @@ class ColorGANModule(ColorizationModule):
             d_loss = d_real + d_fake
             logs: dict[str, Tensor] = {}
             if gamma > 0:
-                logs["r1"] = r1_penalty(real_logits, real)
-                d_loss = d_loss + 0.5 * gamma * logs["r1"]
+                penalty = r1_penalty(real_logits, real)
+                d_loss = d_loss + 0.5 * gamma * penalty
+                logs["r1"] = penalty.detach()
             self.optimize(d_opt, d_loss, counted)
         acc_real, acc_fake = self.adversarial.accuracy(real_logits, fake_logits)
         return {

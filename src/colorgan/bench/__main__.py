@@ -1,0 +1,5 @@
+"""`python -m colorgan.bench`."""
+
+from colorgan.bench import main
+
+main()

@@ -1,0 +1,98 @@
+"""Inference latency and peak memory: one photo file in, one colorized file out, model already loaded.
+
+Runs the `colorgan.colorize` command's own per-photo path (`colorize_jobs`: decode, gray, network at the
+working size, full-resolution merge, JPEG encode, atomic write) on a `Colorizer` loaded from a checkpoint.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from colorgan.bench.machine import current_rss_mib, peak_rss_mib, reset_peak_rss
+
+
+def write_checkpoint(path: Path, encoder: str, image_size: int, extra: list[str]) -> Path:
+    """A stage-1 checkpoint of the default model (random decoder, encoder weights as configured)."""
+    from colorgan.bench.training import compose_bench_config, for_stage
+    from colorgan.training import build_model
+
+    overrides = [f"encoder={encoder}", f"image_size={image_size}", "model=unet", *for_stage(extra, "unet")]
+    cfg = compose_bench_config(overrides)
+    module = build_model(cfg)
+    torch.save({"colorgan": module.inference_record(), "state_dict": module.state_dict()}, path)
+    return path
+
+
+def write_gray_photo(path: Path, width: int, height: int, seed: int = 0) -> Path:
+    """A black-and-white photo-like JPEG (q90, 8-bit gray) of the given size: what a colorizer gets."""
+    from colorgan.bench.loading import make_photo_folder
+
+    folder = make_photo_folder(path.parent / f".render-{width}x{height}", 1, width, height, seed)
+    Image.open(folder / "photo0000.jpg").convert("L").save(path, quality=90)
+    return path
+
+
+def measure(work: Path, checkpoint: Path, sizes: list[tuple[int, int]], repeats: int,
+            device: str) -> dict[str, Any]:
+    """Latency (median of ``repeats`` after one warm-up) and peak memory per photo size."""
+    from colorgan.colorize import colorize_jobs
+    from colorgan.files import InputFile, Job
+    from colorgan.inference import Colorizer
+
+    started = time.perf_counter()
+    colorizer = Colorizer.from_checkpoint(checkpoint, device=device)
+    load_seconds = time.perf_counter() - started
+    cuda = colorizer.device.type == "cuda"
+    loaded_rss = current_rss_mib()  # interpreter, torch, colorgan and the model, before any photo
+    rows = []
+    for width, height in sizes:
+        source = work / f"in_{width}x{height}.jpg"
+        job = Job(InputFile(source, work), work / "out" / source.name)
+        written, failures = colorize_jobs(colorizer, [job], batch_size=1, quiet=True)  # warm-up
+        if failures or written != 1:
+            raise RuntimeError(f"colorizing {source} failed: {failures}")
+        exact_peak = reset_peak_rss()
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        times = []
+        for _ in range(repeats):
+            begin = time.perf_counter()
+            colorize_jobs(colorizer, [job], batch_size=1, quiet=True)
+            if cuda:
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - begin)
+        output = np.asarray(Image.open(job.output))
+        row = {"width": width, "height": height, "seconds": statistics.median(times), "repeats": repeats,
+               "peak_rss_mib": peak_rss_mib(), "peak_rss_exact": exact_peak,
+               "output_matches": output.shape == (height, width, 3)}
+        if cuda:
+            row["peak_gpu_mib"] = torch.cuda.max_memory_allocated() / 2**20
+        rows.append(row)
+    return {"loaded_rss_mib": loaded_rss, "working_short_side": colorizer.short_side,
+            "device": str(colorizer.device), "load_seconds": load_seconds, "rows": rows}
+
+
+def bench_inference(work: Path, encoder: str, image_size: int, sizes: list[tuple[int, int]], repeats: int,
+                    device: str, extra: list[str], fresh_process: bool = True) -> dict[str, Any]:
+    """`measure` in a fresh interpreter (so peak memory is what the colorize command itself needs)."""
+    work.mkdir(parents=True, exist_ok=True)
+    checkpoint = write_checkpoint(work / "bench.ckpt", encoder, image_size, extra)
+    for width, height in sizes:
+        write_gray_photo(work / f"in_{width}x{height}.jpg", width, height)
+    args = (work, checkpoint, sizes, repeats, device)
+    if fresh_process:
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            result = pool.apply(measure, args)
+    else:
+        result = measure(*args)
+    result["process"] = "fresh process" if fresh_process else "in the benchmark process"
+    result["encoder"] = encoder
+    return result

@@ -1,0 +1,152 @@
+"""The benchmark's results as a Markdown report, with the issue's targets checked against them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+EPOCH_IMAGES = 20_000
+TARGET_EPOCH_S = 10.0
+TARGET_LOADER_VS_DECODE = 10.0
+TARGET_LOADER_VS_TRAINING = 5.0
+TARGET_PHOTO_S = 2.0
+TARGET_PHOTO_BYTES = 2e9
+BIG_PHOTO = (4000, 3000)
+
+
+def table(header: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _number(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def achieved_share(row: dict[str, Any], peak_tflops: float | None) -> tuple[float | None, float | None]:
+    """(achieved TFLOP/s, share of the bf16 peak) of a training row: model FLOPs × images/s ÷ peak."""
+    if not row.get("flops_per_image"):
+        return None, None
+    tflops = row["flops_per_image"] * row["images_per_s"] / 1e12
+    return tflops, (tflops / peak_tflops if peak_tflops and row["device"] == "cuda" else None)
+
+
+def _loader_rate(loaders: dict[str, Any], source: str, size: int) -> float | None:
+    for row in loaders.get("rows", []):
+        if row["source"].startswith(source) and row["image_size"] == size:
+            return row["images_per_s"]
+    return None
+
+
+def _train_rate(rows: list[dict[str, Any]], device: str, encoder: str, stage: str, size: int) -> float | None:
+    for row in rows:
+        if (row["device"], row["encoder"], row["stage"], row["image_size"], row["compiled"]) == (
+                device, encoder, stage, size, False):
+            return row["images_per_s"]
+    return None
+
+
+def targets(results: dict[str, Any]) -> list[list[str]]:
+    """[target, measured, verdict] rows for the targets the run could measure."""
+    loaders, training = results.get("loaders") or {}, results.get("training") or []
+    settings = results["settings"]
+    rows: list[list[str]] = []
+    for size in settings["sizes"]:
+        folder, cache = _loader_rate(loaders, "folder", size), _loader_rate(loaders, "prepared", size)
+        if folder and cache:
+            ratio = cache / folder
+            rows.append([f"cache loader ≥ {TARGET_LOADER_VS_DECODE:.0f}× JPEG decoding, {size} px",
+                         f"{cache:,.0f} vs {folder:,.0f} img/s = {ratio:.1f}×",
+                         _verdict(ratio >= TARGET_LOADER_VS_DECODE)])
+    size = settings["target_size"]
+    cache = _loader_rate(loaders, "prepared", size)
+    consumed = _train_rate(training, "cpu", settings["encoders"][0], "unet", size)
+    if cache and consumed:
+        ratio = cache / consumed
+        rows.append([f"cache loader ≥ {TARGET_LOADER_VS_TRAINING:.0f}× CPU stage-1 training, {size} px",
+                     f"{cache:,.0f} vs {consumed:,.1f} img/s = {ratio:,.0f}×",
+                     _verdict(ratio >= TARGET_LOADER_VS_TRAINING)])
+    gpu = _train_rate(training, "cuda", settings["encoders"][0], "unet", size)
+    if gpu:
+        epoch = EPOCH_IMAGES / gpu
+        rows.append([f"GPU epoch of {EPOCH_IMAGES:,} images at {size} px < {TARGET_EPOCH_S:.0f} s (stage 1)",
+                     f"{epoch:.1f} s ({gpu:,.0f} img/s)", _verdict(epoch < TARGET_EPOCH_S)])
+    else:
+        rows.append([f"GPU epoch of {EPOCH_IMAGES:,} images at {size} px < {TARGET_EPOCH_S:.0f} s",
+                     "not measured: no GPU on this machine", "–"])
+    inference = results.get("inference") or {}
+    for row in inference.get("rows", []):
+        if (row["width"], row["height"]) == BIG_PHOTO and inference["device"] == "cpu":
+            rows.append(["4000×3000 photo on the CPU < 2 s, file in → file out", f"{row['seconds']:.2f} s",
+                         _verdict(row["seconds"] < TARGET_PHOTO_S)])
+            rows.append(["… with peak memory < 2 GB", f"{row['peak_rss_mib'] * 2**20 / 1e9:.2f} GB "
+                         f"(process peak RSS)", _verdict(row["peak_rss_mib"] * 2**20 < TARGET_PHOTO_BYTES)])
+    return rows
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def render(results: dict[str, Any]) -> str:
+    """The whole report as Markdown."""
+    machine, settings = results["machine"], results["settings"]
+    parts = ["# colorgan benchmarks", "",
+             f"Made by `{results['command']}` on {results['date']} in {results['elapsed_s']:.0f} s"
+             f"{' (quick mode: tiny sizes, figures meaningless)' if settings['quick'] else ''}.", "",
+             "## Machine", "",
+             table(["CPU", "cores", "memory", "load avg at start → end (1/5/15 min)", "python", "torch",
+                    "device"],
+                   [[machine["cpu"], machine["cores"], f"{machine.get('memory_gib', '?')} GiB",
+                     f"{machine.get('load_average')} → {results.get('load_average_end')}", machine["python"],
+                     machine["torch"], machine["device"]]]), "",
+             "## Targets", "", table(["target", "measured", ""], targets(results)), ""]
+    loaders = results.get("loaders")
+    if loaders:
+        parts += ["## Data loading", "",
+                  f"{loaders['photos']} JPEG photos of {loaders['photo_size']} (q90), random resized crops + "
+                  f"flips, batch {loaders['batch_size']}, {loaders['workers']} workers; the cache was "
+                  f"prepared at {loaders['cache_size']} px (short side) in "
+                  f"{loaders['prepare_seconds']:.1f} s "
+                  f"({loaders['prepare_images_per_s']:.1f} photos/s, {loaders['cache_mib']:.1f} MiB). Files "
+                  "are in the page cache after the warm-up pass: this measures decoding, not the disk.", "",
+                  table(["source", "image size", "loader images/s", "one item, one thread (ms)"],
+                        [[row["source"], row["image_size"], _number(row["images_per_s"]),
+                          _number(row["sample_ms"], 2)] for row in loaders["rows"]]), ""]
+    training = results.get("training")
+    if training:
+        peak = machine.get("bf16_peak_tflops")
+        rows = []
+        for row in training:
+            tflops, share = achieved_share(row, peak)
+            rows.append([row["device"] + (" (compiled)" if row["compiled"] else ""), row["encoder"],
+                         row["stage"], row["image_size"], row["batch_size"], _number(row["images_per_s"]),
+                         _number(row["step_s"] * 1000, 0), _number((row["flops_per_image"] or 0) / 1e9),
+                         _number(tflops, 2), "–" if share is None else f"{100 * share:.1f} %",
+                         _number(row.get("peak_gpu_mib"), 0)])
+        parts += ["## Training throughput", "",
+                  f"Median of {settings['repeats']} steps after {settings['warmup']} warm-up steps, random "
+                  "uint8 images already in memory (no loader cost), Lightning's full training step (color "
+                  "conversion, forward, losses, backward, optimizer). CPU: fp32; GPU: bf16-mixed, "
+                  "channels_last, cudnn.benchmark. GFLOP/img: model FLOPs of one training step per image "
+                  "(torch.utils.flop_counter; forward + backward, stage 2 with the discriminator's passes). "
+                  f"Share of peak: TFLOP/s ÷ the GPU's dense bf16 peak ({peak or '–'} TFLOP/s).", "",
+                  table(["device", "encoder", "stage", "px", "batch", "images/s", "step ms", "GFLOP/img",
+                         "TFLOP/s", "share of bf16 peak", "peak GPU MiB"], rows), ""]
+    inference = results.get("inference")
+    if inference:
+        rows = [[f"{row['width']}×{row['height']}", f"{row['seconds']:.3f}",
+                 _number(row["peak_rss_mib"], 0) + ("" if row["peak_rss_exact"] else " (since start)"),
+                 _number(row.get("peak_gpu_mib"), 0)] for row in inference["rows"]]
+        parts += ["## Inference (file in → file out)", "",
+                  "Gray JPEG in, colorized JPEG out, through `colorgan.colorize`'s per-photo path on a "
+                  f"loaded `Colorizer` ({inference['encoder']}, "
+                  f"working short side {inference['working_short_side']} px, {inference['device']}, "
+                  f"{inference['process']}; loading the checkpoint took {inference['load_seconds']:.2f} s): "
+                  "JPEG decode, gray, network, full-resolution merge, JPEG encode, atomic write. Median of "
+                  f"{inference['rows'][0]['repeats']} after a warm-up. Peak RSS is the whole process "
+                  "(Python, torch, colorgan, the model and the photo's buffers); "
+                  f"{_number(inference.get('loaded_rss_mib'), 0)} MiB of it are resident once the model is "
+                  "loaded, before any photo.", "",
+                  table(["photo", "seconds", "peak RSS MiB", "peak GPU MiB"], rows), ""]
+    return "\n".join(parts)
