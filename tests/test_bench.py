@@ -6,17 +6,20 @@ import json
 import math
 
 import pytest
+import torch
 
 from colorgan.bench import main, parse_args
 from colorgan.bench.machine import bf16_peak_tflops
 from colorgan.bench.report import achieved_share
+from colorgan.bench.training import flop_counter
 
 
 def test_quick_benchmark_writes_every_section(tmp_path):
     report_path, raw_path = tmp_path / "RESULTS.md", tmp_path / "results.json"
     main(["--quick", "--output", str(report_path), "--json", str(raw_path), "--work-dir", str(tmp_path)])
     report = report_path.read_text()
-    for heading in ("## Machine", "## Targets", "## Data loading", "## Training throughput", "## Inference"):
+    headings = ("## Machine", "## Targets", "## Data loading", "## Training", "## Inference on cpu")
+    for heading in headings:
         assert heading in report
     assert "python -m colorgan.bench --quick" in report
     results = json.loads(raw_path.read_text())
@@ -45,6 +48,17 @@ def test_share_of_the_gpu_peak():
     tflops, share = achieved_share(row, 989.0)
     assert math.isclose(tflops, 10.0) and math.isclose(share, 10.0 / 989.0)
     assert achieved_share({**row, "device": "cpu"}, 989.0) == (10.0, None)
+
+
+@pytest.mark.parametrize("groups", [1, 16])
+def test_training_flops_are_three_forwards_also_for_depthwise_convolutions(groups):
+    conv = torch.nn.Conv2d(16, 16, 3, padding=1, groups=groups)
+    images = torch.randn(2, 16, 12, 12, requires_grad=True)
+    with flop_counter() as forward:
+        conv(images)
+    with flop_counter() as training:
+        conv(images).sum().backward()
+    assert training.get_total_flops() == 3 * forward.get_total_flops() > 0
 
 
 def test_bad_options_are_refused(capsys):

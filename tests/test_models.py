@@ -232,3 +232,11 @@ def test_encoder_maps_luma_to_the_pretrained_normalization():
         actual = encoder(luma)
     for got, want in zip(actual, expected, strict=True):
         torch.testing.assert_close(got, want)
+
+
+def test_four_stage_encoder_uses_the_finest_decoder_widths():
+    """ConvNeXt-style encoders (/4 ... /32, four stages) work with the default five decoder widths."""
+    encoder = {"name": "test_convnext", "weights": "none"}
+    generator = UNetColorizer(2, encoder, decoder_channels=(64, 32, 24, 16, 8))
+    assert len(generator.encoder.channels) == 4
+    assert generator(torch.zeros(1, 1, 64, 48)).shape == (1, 2, 64, 48)

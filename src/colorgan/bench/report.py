@@ -70,7 +70,8 @@ def targets(results: dict[str, Any]) -> list[list[str]]:
     if gpu:
         epoch = EPOCH_IMAGES / gpu
         rows.append([f"GPU epoch of {EPOCH_IMAGES:,} images at {size} px < {TARGET_EPOCH_S:.0f} s (stage 1)",
-                     f"{epoch:.1f} s ({gpu:,.0f} img/s)", _verdict(epoch < TARGET_EPOCH_S)])
+                     f"{epoch:.1f} s ({gpu:,.0f} img/s, from the median step)",
+                     _verdict(epoch < TARGET_EPOCH_S)])
     else:
         rows.append([f"GPU epoch of {EPOCH_IMAGES:,} images at {size} px < {TARGET_EPOCH_S:.0f} s",
                      "not measured: no GPU on this machine", "–"])
@@ -120,7 +121,8 @@ def render(results: dict[str, Any]) -> str:
         for row in training:
             tflops, share = achieved_share(row, peak)
             rows.append([row["device"] + (" (compiled)" if row["compiled"] else ""), row["encoder"],
-                         row["stage"], row["image_size"], row["batch_size"], _number(row["images_per_s"]),
+                         _number(row["parameters_m"]), row["stage"], row["image_size"], row["batch_size"],
+                         _number(row["images_per_s"]),
                          _number(row["step_s"] * 1000, 0), _number((row["flops_per_image"] or 0) / 1e9),
                          _number(tflops, 2), "–" if share is None else f"{100 * share:.1f} %",
                          _number(row.get("peak_gpu_mib"), 0)])
@@ -129,24 +131,30 @@ def render(results: dict[str, Any]) -> str:
                   "uint8 images already in memory (no loader cost), Lightning's full training step (color "
                   "conversion, forward, losses, backward, optimizer). CPU: fp32; GPU: bf16-mixed, "
                   "channels_last, cudnn.benchmark. GFLOP/img: model FLOPs of one training step per image "
-                  "(torch.utils.flop_counter; forward + backward, stage 2 with the discriminator's passes). "
+                  "(torch.utils.flop_counter, with its depthwise-convolution backward corrected; forward + "
+                  "backward, stage 2 with the discriminator's passes; params M: generator + discriminator). "
                   f"Share of peak: TFLOP/s ÷ the GPU's dense bf16 peak ({peak or '–'} TFLOP/s).", "",
-                  table(["device", "encoder", "stage", "px", "batch", "images/s", "step ms", "GFLOP/img",
-                         "TFLOP/s", "share of bf16 peak", "peak GPU MiB"], rows), ""]
-    inference = results.get("inference")
-    if inference:
-        rows = [[f"{row['width']}×{row['height']}", f"{row['seconds']:.3f}",
-                 _number(row["peak_rss_mib"], 0) + ("" if row["peak_rss_exact"] else " (since start)"),
-                 _number(row.get("peak_gpu_mib"), 0)] for row in inference["rows"]]
-        parts += ["## Inference (file in → file out)", "",
-                  "Gray JPEG in, colorized JPEG out, through `colorgan.colorize`'s per-photo path on a "
-                  f"loaded `Colorizer` ({inference['encoder']}, "
-                  f"working short side {inference['working_short_side']} px, {inference['device']}, "
-                  f"{inference['process']}; loading the checkpoint took {inference['load_seconds']:.2f} s): "
-                  "JPEG decode, gray, network, full-resolution merge, JPEG encode, atomic write. Median of "
-                  f"{inference['rows'][0]['repeats']} after a warm-up. Peak RSS is the whole process "
-                  "(Python, torch, colorgan, the model and the photo's buffers); "
-                  f"{_number(inference.get('loaded_rss_mib'), 0)} MiB of it are resident once the model is "
-                  "loaded, before any photo.", "",
-                  table(["photo", "seconds", "peak RSS MiB", "peak GPU MiB"], rows), ""]
+                  table(["device", "encoder", "params M", "stage", "px", "batch", "images/s", "step ms",
+                         "GFLOP/img", "TFLOP/s", "share of bf16 peak", "peak GPU MiB"], rows), ""]
+    for key in ("inference", "inference_cuda"):
+        if results.get(key):
+            parts += inference_section(results[key])
     return "\n".join(parts)
+
+
+def inference_section(inference: dict[str, Any]) -> list[str]:
+    """The inference heading, what was measured, and the latency/memory table."""
+    rows = [[f"{row['width']}×{row['height']}", f"{row['seconds']:.3f}",
+             _number(row["peak_rss_mib"], 0) + ("" if row["peak_rss_exact"] else " (since start)"),
+             _number(row.get("peak_gpu_mib"), 0)] for row in inference["rows"]]
+    return [f"## Inference on {inference['device']} (file in → file out)", "",
+            "Gray JPEG in, colorized JPEG out, through `colorgan.colorize`'s per-photo path on a "
+            f"loaded `Colorizer` ({inference['encoder']}, working short side "
+            f"{inference['working_short_side']} px, {inference['process']}; loading the checkpoint took "
+            f"{inference['load_seconds']:.2f} s): "
+            "JPEG decode, gray, network, full-resolution merge, JPEG encode, atomic write. Median of "
+            f"{inference['rows'][0]['repeats']} after a warm-up. Peak RSS is the whole process "
+            "(Python, torch, colorgan, the model and the photo's buffers); "
+            f"{_number(inference.get('loaded_rss_mib'), 0)} MiB of it are resident once the model is "
+            "loaded, before any photo.", "",
+            table(["photo", "seconds", "peak RSS MiB", "peak GPU MiB"], rows), ""]

@@ -61,6 +61,9 @@ class UNetDecoder(nn.Module):
         check_norm(norm)
         if upsample not in UPSAMPLE_MODES:
             raise ValueError(f"unknown upsample mode {upsample!r}: choose one of {', '.join(UPSAMPLE_MODES)}")
+        if len(decoder_channels) > len(encoder_channels):
+            # encoders with fewer stages (e.g. ConvNeXt: /4 ... /32) use the finest widths of the list
+            decoder_channels = list(decoder_channels)[-len(encoder_channels) :]
         if len(decoder_channels) != len(encoder_channels):
             raise ValueError(
                 f"decoder_channels needs one entry per encoder stage ({len(encoder_channels)}: "
