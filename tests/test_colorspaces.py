@@ -219,3 +219,17 @@ def test_training_input_equals_what_a_gray_photo_gives(name):
     bw_photo = rgb_to_gray(rgb).expand(-1, 3, -1, -1)  # a B&W print of the same scene, as RGB
     assert torch.allclose(space.model_input(rgb), space.split(bw_photo)[0], atol=1e-5)
     assert torch.allclose(space.model_input(rgb), space.luma_from_gray(rgb_to_gray(rgb)), atol=1e-6)
+
+
+@pytest.mark.parametrize("name", available_colorspaces())
+def test_encode_holds_the_whole_color_in_three_channels(name):
+    """`encode` keeps everything needed to get the color back (used by the GAN's judge)."""
+    space = get_colorspace(name)
+    rgb = torch.rand(2, 3, 5, 4)
+    encoded = space.encode(rgb)
+    assert encoded.shape == (2, 3, 5, 4)
+    assert encoded.abs().max() <= 1.0
+    luma, chroma = space.split(rgb)
+    assert torch.equal(encoded[:, -space.chroma_channels :], chroma)
+    if space.keeps_luma:
+        assert torch.equal(encoded[:, :1], luma)

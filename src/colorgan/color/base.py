@@ -106,6 +106,16 @@ class ColorSpace(ABC):
         """
         return self.luma_from_gray(rgb_to_gray(rgb))
 
+    def encode(self, rgb: Tensor) -> Tensor:
+        """Every channel of this space for an RGB batch, normalized to [-1, 1]: ``[B,3,H,W]``.
+
+        Where the luma is a channel of its own (lab, luv, yuv, ycbcr) that is luma + chroma; the chroma of
+        hsv and rgb already holds the whole color (their luma is only the model input). Used where a whole
+        image is judged in a space, e.g. by the GAN's discriminator.
+        """
+        luma, chroma = self.split(rgb)
+        return torch.cat([luma, chroma], dim=-3) if self.keeps_luma else chroma
+
     @abstractmethod
     def _split(self, rgb: Tensor) -> tuple[Tensor, Tensor]:
         """Split validated RGB in [0, 1]."""

@@ -17,12 +17,13 @@ from hydra.utils import instantiate
 from pytorch_lightning.core.optimizer import LightningOptimizer
 from torch import Tensor, nn
 
-from colorgan.color import get_colorspace
+from colorgan.color import available_colorspaces, get_colorspace
 from colorgan.models.losses import AdversarialLoss, r1_penalty
 from colorgan.modules.base import ColorizationModule
 
-#: What the discriminator judges: the training space's chroma, or RGB / Lab reached through `merge`.
-DISCRIMINATOR_SPACES = ("chroma", "rgb", "lab")
+#: What the discriminator judges: the training space's chroma, or the whole image in any color space
+#: (reached differentiably through `merge`, then `ColorSpace.encode`), e.g. rgb or lab.
+DISCRIMINATOR_SPACES = ("chroma", *available_colorspaces())
 
 
 @contextmanager
@@ -75,9 +76,9 @@ class ColorGANModule(ColorizationModule):
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.adversarial = AdversarialLoss(adversarial_loss, real_label)
-        d_channels = self.colorspace.chroma_channels if d_space == "chroma" else 3
+        self.judge_space = None if d_space == "chroma" else get_colorspace(d_space)
+        d_channels = self.colorspace.chroma_channels if self.judge_space is None else 3
         self.discriminator: nn.Module = instantiate(discriminator, in_channels=d_channels, _convert_="all")
-        self.lab = get_colorspace("lab")
         self.encoder_frozen: bool | None = None
 
     def compile_modules(self) -> None:
@@ -87,14 +88,9 @@ class ColorGANModule(ColorizationModule):
     # ---- what the discriminator sees ---------------------------------------------------------
     def judged(self, luma: Tensor, chroma: Tensor) -> Tensor:
         """The color image the discriminator judges, in ``d_space``, differentiable w.r.t. ``chroma``."""
-        space = self.hparams.d_space
-        if space == "chroma":
+        if self.judge_space is None:
             return chroma
-        rgb = self.colorspace.merge(luma, chroma)
-        if space == "rgb":
-            return rgb * 2.0 - 1.0
-        lightness, ab = self.lab.split(rgb)
-        return torch.cat([lightness, ab], dim=1)
+        return self.judge_space.encode(self.colorspace.merge(luma, chroma))
 
     def in_warmup(self) -> bool:
         """Whether this step trains the discriminator alone on the frozen generator."""
