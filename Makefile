@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 ARGS ?=
 
-.PHONY: help install train test test-fast lint format clean
+.PHONY: help install train app test test-fast lint format clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ install: $(STAMP)  ## create/refresh .venv with colorgan and its dev tools
 
 train: install  ## train the default colorizer on the embedded synthetic landscapes (a few CPU minutes)
 	WANDB_SILENT=true $(PY) -m colorgan.train experiment=quick_cpu $(ARGS)
+
+app: install  ## the web app on http://127.0.0.1:7860 (default: the newest run); ARGS="RUN... --photos DIR"
+	$(PY) -m colorgan.app $(ARGS)
 
 test: install  ## run the whole test suite (about 10 minutes on 2 cores)
 	WANDB_MODE=disabled $(PY) -m pytest -q $(ARGS)

@@ -8,10 +8,11 @@ import math
 import pytest
 import torch
 
-from colorgan.bench import main, parse_args
+from colorgan.bench import QUICK_OVERRIDES, main, parse_args
 from colorgan.bench.machine import bf16_peak_tflops
 from colorgan.bench.report import achieved_share
 from colorgan.bench.training import flop_counter
+from tests.helpers import TINY
 
 
 def test_quick_benchmark_writes_every_section(tmp_path):
@@ -37,6 +38,10 @@ def test_quick_benchmark_writes_every_section(tmp_path):
     photos = {(row["width"], row["height"]): row for row in results["inference"]["rows"]}
     assert set(photos) == {(64, 64), (400, 300)}
     assert all(row["output_matches"] and row["peak_rss_mib"] > 0 for row in photos.values())
+
+
+def test_quick_networks_are_the_tests_debug_config():
+    assert list(QUICK_OVERRIDES) == TINY == ["debug=tiny"]
 
 
 def test_share_of_the_gpu_peak():

@@ -156,7 +156,7 @@ def test_color_photo_luma_matches_its_black_and_white_version(space: ColorSpace)
     rgb = torch.cat([random_image().flatten(2).unsqueeze(-1), edge_image().expand(2, 3, -1, 1)], dim=2)
     luma, _ = space.split(rgb)
     if space.name in {"lab", "luv"}:
-        # L* sees luminance; a Rec.601 gray photo of saturated colors differs (documented in lightness.py)
+        # L* sees luminance; a Rec.601 gray photo of saturated colors differs (see LightnessChromaSpace)
         assert torch.allclose(luma, space.luma_from_gray(luminance_gray(rgb)), atol=1e-4)
         assert (luma - space.luma_from_gray(rgb_to_gray(rgb))).abs().max().item() > 0.1
     else:

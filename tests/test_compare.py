@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from colorgan.compare import main
-from colorgan.evaluation import evaluate
+from colorgan.evaluate import evaluate
 from colorgan.inference import Colorizer
 from colorgan.report.runs import best_index, differing_keys, find_run_dirs, read_run
 from colorgan.samples import folder_samples
@@ -31,7 +31,7 @@ def run_main(*argv: str) -> int:
 
 def test_report_of_two_runs_has_both_metrics_curves_and_images(two_runs, tmp_path):
     out = tmp_path / "report"
-    main([*map(str, two_runs), "--output", str(out), "--num-images", "3", "--device", "cpu"])
+    assert run_main(*map(str, two_runs), "--output", str(out), "--num-images", "3", "--device", "cpu") == 0
     html = (out / "report.html").read_text()
     markdown = (out / "report.md").read_text()
     for run in two_runs:
@@ -69,7 +69,7 @@ def test_sweep_dir_and_own_images(two_runs, tmp_path):
     scores = [evaluate(Colorizer.from_checkpoint(run, device="cpu"), samples, run / "eval", progress=False)
               for run in run_dirs]  # evaluated runs get eval columns
     out = tmp_path / "report"
-    main([str(sweep), "-o", str(out), "--images", str(images), "--device", "cpu"])
+    assert run_main(str(sweep), "-o", str(out), "--images", str(images), "--device", "cpu") == 0
     with Image.open(out / "grid.png") as grid:
         assert grid.height == 16 + 2 * (128 + 3)  # the two given photos
     markdown = (out / "report.md").read_text()

@@ -10,9 +10,9 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from colorgan.build import build_model, instantiate_group
 from colorgan.config import config_dir
-from colorgan.training import build_model, instantiate_group
-from tests.conftest import TINY, compose_config
+from tests.helpers import TINY, compose_config
 
 CONF = Path(config_dir())
 # what some options need to compose into something usable
@@ -20,6 +20,8 @@ REQUIRED = {
     ("data", "folder"): ["data.root=/photos"],
     ("data", "prepared"): ["data.root=/cache"],
     ("data", "streaming"): ["data.root=/cache"],
+    ("data", "places365"): ["data.root=/places365"],
+    ("data", "torchvision"): ["data.root=/photos"],
     ("encoder", "timm"): ["encoder.name=resnet18"],
 }
 
@@ -56,7 +58,7 @@ def test_default_config_is_the_documented_default(tmp_path):
     cfg = compose_config(tmp_path)
     assert cfg.colorspace.name == "lab"
     assert cfg.encoder == {"name": "tf_efficientnet_lite0", "weights": "efficientnet_lite"}
-    assert cfg.data.source == "synthetic"
+    assert cfg.data.source._target_ == "colorgan.data.SyntheticSource"
     assert cfg.trainer.accelerator == "cpu"
     assert set(cfg.logger) == {"csv", "wandb"}
     assert cfg.logger.wandb.offline is True
@@ -99,3 +101,41 @@ def test_model_heads_follow_the_color_space(tmp_path, space):
     assert model.colorspace.name == space
     chroma = model.generator(torch.zeros(2, 1, 32, 32))
     assert chroma.shape == (2, model.colorspace.chroma_channels, 32, 32)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [("data.batch_size=8", "data.batch_size"), ("+data.extra=1", "data.extra"), ("~logger", "logger"),
+     ("data=folder", "data"), ("model.name='a=b,c'", "model.name"),
+     ("hydra/launcher=basic", "hydra/launcher")],
+)
+def test_override_key_is_hydras_reading(text, key):
+    from colorgan.config import override_key
+
+    assert override_key(text) == key
+
+
+def test_bad_override_is_a_user_error():
+    from colorgan.config import override_key
+    from colorgan.errors import UserError
+
+    with pytest.raises(UserError, match="cannot parse"):
+        override_key("x.y=[1,2")
+
+
+def test_swept_keys_are_the_sweeps_only():
+    from colorgan.config import swept_keys
+
+    argv = ["-m", "--config-name", "train", "colorspace=lab,hsv", "data.crop=[1,2]", "model.lr=range(1,3)",
+            "+tag=choice(a,b)", "model.name='x,y'", "encoder.name={a:1,b:2}", "image_size=32", "broken=[1"]
+    assert swept_keys(argv) == ["colorspace", "model.lr", "tag"]
+
+
+def test_resolvers_are_registered_on_import():
+    import subprocess
+    import sys
+
+    code = ("import colorgan.config as c; from omegaconf import OmegaConf; "
+            "assert OmegaConf.has_resolver('colorgan_run_dir'); "
+            "c.register_resolvers(); c.register_resolvers()")
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0

@@ -7,10 +7,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hydra.utils import instantiate
+from omegaconf import OmegaConf
+from omegaconf.errors import MissingMandatoryValue
 from PIL import Image
 
-from colorgan.data import ColorDataModule, DataError
+from colorgan.config import config_dir
+from colorgan.data import (
+    ColorDataModule,
+    DataError,
+    DataSource,
+    FolderSource,
+    SourceSplits,
+    SyntheticLandscapes,
+    SyntheticSource,
+    build_datamodule,
+)
 
 SIZE = 32
 
@@ -32,8 +43,8 @@ def write_photos(root: Path, count: int) -> None:
 
 
 def test_synthetic_batches_are_uint8_squares() -> None:
-    module = ColorDataModule("synthetic", image_size=SIZE, batch_size=4, num_workers=0, num_train=10,
-                             num_val=6)
+    module = ColorDataModule(SyntheticSource(num_train=10, num_val=6, image_size=SIZE), batch_size=4,
+                             num_workers=0)
     train, val = first_batches(module)
     for batch in (train, val):
         assert batch.dtype == torch.uint8 and batch.shape == (4, 3, SIZE, SIZE)
@@ -45,8 +56,8 @@ def test_synthetic_batches_are_uint8_squares() -> None:
 
 def test_folder_batches_skips_and_description(tmp_path: Path) -> None:
     write_photos(tmp_path / "photos", 12)
-    module = ColorDataModule("folder", root=str(tmp_path / "photos"), image_size=SIZE, batch_size=3,
-                             num_workers=0, val_fraction=0.25, max_val_images=2)
+    source = FolderSource(tmp_path / "photos", image_size=SIZE, val_fraction=0.25, max_val_images=2)
+    module = ColorDataModule(source, batch_size=3, num_workers=0)
     train, val = first_batches(module)
     assert train.dtype == torch.uint8 and train.shape == (3, 3, SIZE, SIZE)
     assert val.dtype == torch.uint8 and val.shape[1:] == (3, SIZE, SIZE)
@@ -58,8 +69,8 @@ def test_folder_batches_skips_and_description(tmp_path: Path) -> None:
 
 
 def test_worker_processes_deliver_the_same_kind_of_batch() -> None:
-    module = ColorDataModule("synthetic", image_size=SIZE, batch_size=4, num_workers=2, num_train=8,
-                             num_val=4, persistent_workers=True)
+    module = ColorDataModule(SyntheticSource(num_train=8, num_val=4, image_size=SIZE), batch_size=4,
+                             num_workers=2, persistent_workers=True)
     train, val = first_batches(module)
     assert train.dtype == torch.uint8 and train.shape == (4, 3, SIZE, SIZE)
     assert val.shape == (4, 3, SIZE, SIZE)
@@ -67,25 +78,73 @@ def test_worker_processes_deliver_the_same_kind_of_batch() -> None:
 
 
 def test_problems_surface_as_data_errors_at_setup(tmp_path: Path) -> None:
-    missing = ColorDataModule("folder", root=str(tmp_path / "nowhere"), num_workers=0)
+    missing = ColorDataModule(FolderSource(tmp_path / "nowhere"), num_workers=0)
     with pytest.raises(DataError, match="nowhere"):
         missing.setup("fit")
     with pytest.raises(DataError, match="root"):
-        ColorDataModule("folder", root=None, num_workers=0).setup("fit")
-    with pytest.raises(DataError, match="unknown data source"):
-        ColorDataModule("imagenet")
+        ColorDataModule(FolderSource(None), num_workers=0).setup("fit")
+    with pytest.raises(DataError, match=r"colorgan\.data\.ImageNet"):
+        build_datamodule({"source": {"_target_": "colorgan.data.ImageNet"}})
+    with pytest.raises(DataError, match="unknown data source"):  # an old run config's source name
+        build_datamodule({"_target_": "colorgan.data.ColorDataModule", "source": "imagenet"})
     with pytest.raises(DataError, match="image_size"):
-        ColorDataModule("synthetic", image_size=0)
+        SyntheticSource(image_size=0)
+    with pytest.raises(DataError, match="batch_size"):
+        ColorDataModule(SyntheticSource(), batch_size=0)
     write_photos(tmp_path / "one", 1)
     with pytest.raises(DataError, match="at least 2"):
-        ColorDataModule("folder", root=str(tmp_path / "one"), num_workers=0).setup("fit")
+        ColorDataModule(FolderSource(tmp_path / "one"), num_workers=0).setup("fit")
 
 
 def test_hydra_can_build_it_from_plain_data() -> None:
-    config = {"_target_": "colorgan.data.ColorDataModule", "source": "synthetic", "image_size": SIZE,
-              "batch_size": 2, "num_workers": 0, "num_train": 4, "num_val": 2, "max_val_images": None}
-    module = instantiate(config)
+    config = {"batch_size": 2, "num_workers": 0,
+              "source": {"_target_": "colorgan.data.SyntheticSource", "image_size": SIZE, "num_train": 4,
+                         "num_val": 2}}
+    module = build_datamodule(config)
     assert isinstance(module, ColorDataModule)
     train, _ = first_batches(module)
     assert train.shape == (2, 3, SIZE, SIZE)
     assert module.train_dataloader().persistent_workers is False  # no workers, nothing to persist
+    assert dict(module.hparams) == {"batch_size": 2, "num_workers": 0, "pin_memory": False,
+                                    "persistent_workers": True, "drop_last": True}  # no objects saved
+
+
+@pytest.mark.parametrize("name", ["synthetic", "folder", "prepared", "streaming"])
+def test_every_shipped_data_config_builds_with_its_command_line_shortcuts(name: str, tmp_path: Path) -> None:
+    config = OmegaConf.create({"image_size": SIZE, "data": OmegaConf.load(Path(config_dir()) / "data" /
+                                                                          f"{name}.yaml")})
+    overrides = ["data.batch_size=3", "data.num_workers=0"]
+    overrides += ["data.num_train=5", "data.num_val=3"] if name == "synthetic" else [f"data.root={tmp_path}"]
+    if name in ("folder", "prepared"):
+        overrides += ["data.val_fraction=0.3", "data.min_scale=0.8", "data.hflip=false"]
+    config = OmegaConf.merge(config, OmegaConf.from_dotlist(overrides))
+    module = build_datamodule(config.data)
+    assert module.batch_size == 3 and module.num_workers == 0 and module.image_size == SIZE
+    source = module.source
+    if name == "synthetic":
+        assert (source.num_train, source.num_val) == (5, 3)
+    else:
+        assert str(source.root) == str(tmp_path)
+    if name in ("folder", "prepared"):
+        assert source.val_fraction == 0.3 and source.crop.min_scale == 0.8 and not source.crop.hflip
+
+
+def test_missing_root_names_the_key() -> None:
+    config = OmegaConf.create({"image_size": SIZE, "data": OmegaConf.load(Path(config_dir()) / "data" /
+                                                                          "folder.yaml")})
+    with pytest.raises(MissingMandatoryValue) as missing:  # colorgan.cli: "error: data.root must be set, ..."
+        build_datamodule(config.data)
+    assert missing.value.full_key == "data.root"
+
+
+def test_a_new_source_plugs_in_without_touching_the_datamodule() -> None:
+    class Tiny(DataSource):
+        def splits(self) -> SourceSplits:
+            size = self.image_size
+            return SourceSplits(SyntheticLandscapes(4, size), SyntheticLandscapes(2, size), "tiny",
+                                {"unreadable": [Path("x.jpg")]})
+
+    module = ColorDataModule(Tiny(SIZE), batch_size=2, num_workers=0)
+    train, _ = first_batches(module)
+    assert train.shape == (2, 3, SIZE, SIZE) and module.skipped == {"unreadable": [Path("x.jpg")]}
+    assert module.describe().startswith("data: tiny — 4 train / 2 val")

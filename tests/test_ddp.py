@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from colorgan.checkpoints import resolve_checkpoint
-from tests.conftest import TINY
+from tests.helpers import TINY
 
 # gloo on CPU; SyncBatchNorm is GPU-only
 DDP_CPU = [

@@ -10,10 +10,10 @@ import pytest
 import torch
 from PIL import Image
 
-from colorgan.evaluate import default_output, main
-from colorgan.evaluation import evaluate, to_tensor, to_uint8
+from colorgan.evaluate import default_output, evaluate, main
 from colorgan.inference import Colorizer
 from colorgan.metrics import delta_e00, gray_baseline, image_metrics
+from colorgan.report.scores import to_tensor, to_uint8
 from colorgan.samples import Sample, folder_samples
 from tests.tiny_runs import photo, tiny_run
 

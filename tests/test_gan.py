@@ -10,13 +10,15 @@ import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
 
+from colorgan.build import build_model
 from colorgan.checkpoints import read_checkpoint, resolve_checkpoint
+from colorgan.data import build_datamodule
 from colorgan.errors import UserError
 from colorgan.inference import Colorizer
 from colorgan.models.losses import AdversarialLoss, r1_penalty
-from colorgan.modules import ColorGANModule
-from colorgan.training import build_model, train
-from tests.conftest import TINY, compose_config
+from colorgan.modules import GANModule
+from colorgan.train import train
+from tests.helpers import TINY, compose_config
 
 SPACES = ["lab", "yuv", "ycbcr", "luv", "hsv", "rgb"]
 D_SPACES = ["chroma", "rgb", "lab"]
@@ -66,8 +68,8 @@ def test_r1_of_a_linear_critic_is_its_squared_weight_norm():
 
 
 # ---- the module ---------------------------------------------------------------------------------------
-def gan_module(space: str, d_space: str = "chroma", **kwargs) -> ColorGANModule:
-    return ColorGANModule(
+def gan_module(space: str, d_space: str = "chroma", **kwargs) -> GANModule:
+    return GANModule(
         colorspace=space,
         generator={
             "_target_": "colorgan.models.UNetColorizer",
@@ -98,6 +100,16 @@ def test_discriminator_gradients_reach_the_generator_output_in_every_d_space(spa
 def test_bad_d_space_is_a_readable_error():
     with pytest.raises(ValueError, match="d_space"):
         gan_module("lab", "xyz")
+
+
+def test_the_gan_uses_the_shared_chroma_loss_huber_included():
+    module = gan_module("lab", loss="huber", huber_delta=0.5)
+    pred, truth = torch.zeros(1, 2, 4, 4), torch.full((1, 2, 4, 4), 0.5)
+    assert module.chroma_loss.kind == "huber"
+    loss = module.validation_loss({"chroma": truth}, pred)["loss"]
+    assert loss.item() == pytest.approx(0.25)  # L1 would give 0.5
+    with pytest.raises(UserError, match=r"model\.loss"):
+        gan_module("lab", loss="l2")
 
 
 # ---- training ---------------------------------------------------------------------------------------
@@ -145,7 +157,7 @@ class CountBatches(pl.Callback):
         self.batches += 1
 
 
-def fit_steps(cfg, steps: int) -> tuple[ColorGANModule, dict, dict]:
+def fit_steps(cfg, steps: int) -> tuple[GANModule, dict, dict]:
     """Fit ``steps`` batches; return the model and its G and D state before training."""
     pl.seed_everything(0)
     model = build_model(cfg)
@@ -160,7 +172,7 @@ def fit_steps(cfg, steps: int) -> tuple[ColorGANModule, dict, dict]:
         max_steps=steps,
         limit_val_batches=0,
     )
-    trainer.fit(model, datamodule=instantiate(cfg.data))
+    trainer.fit(model, datamodule=build_datamodule(cfg.data))
     assert trainer.global_step == counter.batches == steps  # one batch is one global step
     return model, g_before, d_before
 
@@ -173,6 +185,36 @@ def changed(before: dict, module: torch.nn.Module) -> bool:
 def test_one_step_moves_both_networks(tiny_config):
     model, g_before, d_before = fit_steps(tiny_config(*TINY_GAN), steps=1)
     assert changed(g_before, model.generator) and changed(d_before, model.discriminator)
+
+
+class RecordFreeze(pl.Callback):
+    """Whether the generator's encoder was frozen at each batch and whether its weights moved."""
+
+    def __init__(self) -> None:
+        self.frozen: list[bool] = []
+        self.moved: list[bool] = []
+        self._before: dict = {}
+
+    def on_train_batch_start(self, trainer, module, *args) -> None:
+        self._before = {k: v.clone() for k, v in module.generator.encoder.named_parameters()}
+
+    def on_train_batch_end(self, trainer, module, *args) -> None:
+        self.frozen.append(module.generator.encoder_frozen)
+        after = dict(module.generator.encoder.named_parameters())
+        self.moved.append(any(not torch.equal(v, after[k]) for k, v in self._before.items()))
+
+
+@pytest.mark.parametrize("model", ["unet", "gan"])
+def test_both_stages_share_the_encoder_freeze_schedule_kept_by_the_generator(tiny_config, model):
+    cfg = tiny_config(*(TINY_GAN if model == "gan" else []), "model.freeze_encoder_steps=1")
+    module = build_model(cfg)
+    assert not hasattr(module, "encoder_frozen")  # one state: the generator's
+    record = RecordFreeze()
+    trainer = instantiate(cfg.trainer, logger=False, enable_checkpointing=False, callbacks=[record],
+                          max_steps=2, limit_val_batches=0)
+    trainer.fit(module, datamodule=build_datamodule(cfg.data))
+    assert record.frozen == [True, False] and record.moved == [False, True]
+    assert trainer.logged_metrics["train/encoder_frozen"] == 0.0  # logged by both stages
 
 
 def test_discriminator_warmup_keeps_the_generator_frozen(tiny_config):

@@ -8,7 +8,9 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from colorgan.errors import UserError
 from colorgan.models import (
+    ChromaLoss,
     Encoder,
     PatchDiscriminator,
     UNetColorizer,
@@ -240,3 +242,17 @@ def test_four_stage_encoder_uses_the_finest_decoder_widths():
     generator = UNetColorizer(2, encoder, decoder_channels=(64, 32, 24, 16, 8))
     assert len(generator.encoder.channels) == 4
     assert generator(torch.zeros(1, 1, 64, 48)).shape == (1, 2, 64, 48)
+
+
+def test_chroma_loss_l1_and_huber_in_float32():
+    pred = torch.zeros(1, 2, 4, 4, dtype=torch.bfloat16)
+    target = torch.full((1, 2, 4, 4), 0.02)
+    assert ChromaLoss("l1")(pred, target).dtype == torch.float32
+    assert ChromaLoss("l1")(pred, target).item() == pytest.approx(0.02)
+    # Huber: quadratic below delta (0.5·x²/δ), linear above it (|x| - δ/2)
+    assert ChromaLoss("huber", 0.05)(pred, target).item() == pytest.approx(0.5 * 0.02**2 / 0.05)
+    assert ChromaLoss("huber", 0.01)(pred, target).item() == pytest.approx(0.02 - 0.005)
+    with pytest.raises(UserError, match="l1, huber"):
+        ChromaLoss("l2")
+    with pytest.raises(UserError, match="huber_delta"):
+        ChromaLoss("huber", 0.0)

@@ -11,12 +11,20 @@ import pytest
 import torch
 from PIL import Image
 
-from colorgan.data import CenterSquare, ColorDataModule, DataError, PreparedCache, load_rgb
+from colorgan.data import (
+    CenterSquare,
+    ColorDataModule,
+    DataError,
+    FolderSource,
+    PreparedCache,
+    PreparedSource,
+    load_rgb,
+)
 from colorgan.data import prepare_cache as writer
 from colorgan.data.folder import GRAYSCALE, NOT_IMAGE, UNREADABLE
 from colorgan.data.prepare_cache import prepare_cache
 from colorgan.prepare import main as prepare_main
-from tests.conftest import TINY, compose_config
+from tests.helpers import TINY, compose_config
 
 SIZE = 32
 
@@ -69,9 +77,9 @@ def test_center_cache_gives_the_folder_datasets_validation_pixels(photos, tmp_pa
                for reason, entries in manifest(cache)["skipped"].items()}
     assert skipped == {UNREADABLE: ["broken.jpg"], GRAYSCALE: ["gray.png"], NOT_IMAGE: ["notes.txt"]}
 
-    kwargs = {"image_size": SIZE, "batch_size": 2, "num_workers": 0, "val_fraction": 0.3}
-    from_folder = ColorDataModule(source="folder", root=str(photos), **kwargs)
-    from_cache = ColorDataModule(source="prepared", root=str(cache), **kwargs)
+    kwargs = {"image_size": SIZE, "val_fraction": 0.3}
+    from_folder = ColorDataModule(FolderSource(photos, **kwargs), batch_size=2, num_workers=0)
+    from_cache = ColorDataModule(PreparedSource(cache, **kwargs), batch_size=2, num_workers=0)
     from_folder.setup()
     from_cache.setup()
     assert len(from_cache.train_dataset) == len(from_folder.train_dataset)
@@ -177,7 +185,7 @@ def test_cli_reports_and_refuses_mismatched_settings(photos, tmp_path, capsys):
 
 
 def test_training_runs_from_the_cache(photos, tmp_path):
-    from colorgan.training import train
+    from colorgan.train import train
 
     cache = tmp_path / "cache"
     prepare_cache(photos, cache, size=SIZE, workers=1, progress=False)

@@ -11,9 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
-from colorgan.data import CenterSquare, ColorDataModule, DataError, open_streaming
+from colorgan.data import CenterSquare, ColorDataModule, DataError, StreamingSource, open_streaming
 from colorgan.data.streaming import write_streaming
-from tests.conftest import TINY, compose_config
+from tests.helpers import TINY, compose_config
 from tests.test_prepared import add_photos
 
 litdata = pytest.importorskip("litdata")
@@ -63,7 +63,7 @@ def test_every_item_exactly_once_per_epoch_across_two_ranks(stream, monkeypatch)
 
 
 def test_streaming_source_trains(stream, tmp_path):
-    from colorgan.training import train
+    from colorgan.train import train
 
     tiny = [override for override in TINY if not override.startswith(("data.num_train", "data.num_val"))]
     cfg = compose_config(tmp_path / "run", [*tiny, "data=streaming", f"data.root={stream}"])
@@ -73,8 +73,7 @@ def test_streaming_source_trains(stream, tmp_path):
 
 
 def test_val_images_are_the_folder_split_at_full_size(stream):
-    module = ColorDataModule(source="streaming", root=str(stream), image_size=SIZE, batch_size=4,
-                             num_workers=0)
+    module = ColorDataModule(StreamingSource(str(stream), image_size=SIZE), batch_size=4, num_workers=0)
     module.setup()
     batch = next(iter(module.val_dataloader()))
     assert batch.dtype == torch.uint8 and batch.shape[1:] == (3, SIZE, SIZE)

@@ -9,8 +9,10 @@ import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
 
+from colorgan.build import build_model
 from colorgan.color import available_colorspaces
-from colorgan.training import build_model, train
+from colorgan.data import build_datamodule
+from colorgan.train import train
 
 SPACES = ["lab", "yuv", "ycbcr", "luv", "hsv", "rgb"]
 
@@ -60,7 +62,7 @@ def test_overfit_four_images_halves_the_loss(tiny_config):
     """A few dozen steps on 4 fixed images cut the training L1 by more than half."""
     cfg = tiny_config("model.freeze_encoder_steps=0", "model.optimizer.lr=3e-3", "model.scheduler=null")
     pl.seed_everything(0)
-    datamodule = instantiate(cfg.data)
+    datamodule = build_datamodule(cfg.data)
     datamodule.setup("fit")
     images = torch.stack([datamodule.val_dataset[i] for i in range(4)])
     model = build_model(cfg)
@@ -84,7 +86,7 @@ def test_frozen_encoder_does_not_move(tiny_config):
     before = {k: v.clone() for k, v in model.generator.encoder.state_dict().items()}
     decoder_before = [p.clone() for p in model.generator.decoder.parameters()]
     trainer = instantiate(cfg.trainer, logger=False, enable_checkpointing=False)
-    trainer.fit(model, datamodule=instantiate(cfg.data))
+    trainer.fit(model, datamodule=build_datamodule(cfg.data))
     after = model.generator.encoder.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     decoder_after = list(model.generator.decoder.parameters())

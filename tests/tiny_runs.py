@@ -14,10 +14,11 @@ import torch
 from omegaconf import OmegaConf, open_dict
 from PIL import Image
 
+from colorgan.checkpoints import GENERATOR_TARGET, inference_record, save_generator
 from colorgan.color import get_colorspace
 from colorgan.models import UNetColorizer
-from colorgan.training import train
-from tests.conftest import TINY, compose_config
+from colorgan.train import train
+from tests.helpers import TINY, compose_config
 
 TINY_ENCODER = {"name": "test_efficientnet", "weights": "none"}
 TINY_DECODER = [16, 8, 8, 8, 8]
@@ -53,18 +54,10 @@ def random_checkpoint(path: Path, colorspace: str, image_size: int = 32, seed: i
     with torch.no_grad():
         for parameter in generator.head.parameters():
             parameter.mul_(head_scale)
-    record = {
-        "format": 1,
-        "stage": "unet",
-        "colorspace": colorspace,
-        "generator": {"_target_": "colorgan.models.UNetColorizer", "encoder": dict(TINY_ENCODER),
-                      "decoder_channels": TINY_DECODER},
-        "image_size": image_size,
-        **record_changes,
-    }
-    state = {f"generator.{key}": value for key, value in generator.state_dict().items()}
-    torch.save({"state_dict": state, "colorgan": record}, path)
-    return path
+    generator_config = {"_target_": GENERATOR_TARGET, "encoder": dict(TINY_ENCODER),
+                        "decoder_channels": TINY_DECODER}
+    record = {**inference_record("unet", colorspace, generator_config, image_size), **record_changes}
+    return save_generator(path, generator, record)
 
 
 def photo(name: str = "chelsea", size: int | None = None) -> np.ndarray:

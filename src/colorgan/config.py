@@ -1,14 +1,27 @@
-"""Where the Hydra configs live, and the small resolvers they use."""
+"""Where the Hydra configs live, the small resolvers they use, and reading command-line overrides.
+
+Importing this module registers the resolvers (``${colorgan_run_dir:...}`` and friends).
+"""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
 from omegaconf import OmegaConf
+
+from colorgan.errors import UserError
+
+if TYPE_CHECKING:
+    from hydra.core.override_parser.types import Override
 
 CONFIG_NAME = "train"
 CONFIG_GROUPS = (
@@ -54,32 +67,55 @@ def _group() -> str | None:
     return None
 
 
-_SWEEP_MARKERS = ("range(", "choice(", "interval(", "glob(", "tag(")
+@functools.cache
+def _parser() -> OverridesParser:
+    return OverridesParser.create()
 
 
-def _swept_keys(argv: list[str]) -> list[str]:
-    """Keys a multirun command line sweeps: `key=a,b` (a top-level comma) or a sweep function."""
+def _parse(text: str) -> Override:
+    try:
+        return _parser().parse_override(text)
+    except HydraException as error:
+        raise UserError(f"cannot parse the override {text!r}: {str(error).splitlines()[0]}") from error
+
+
+def override_key(text: str) -> str:
+    """The key (or config group) a command-line override sets: ``+data.batch_size=8`` -> ``data.batch_size``,
+    ``~logger`` -> ``logger``, ``data=folder`` -> ``data`` (parsed by Hydra; UserError when unparseable)."""
+    return _parse(text).key_or_group
+
+
+def swept_keys(argv: Sequence[str]) -> list[str]:
+    """Keys a multirun command line sweeps (``key=a,b``, ``range(...)``, ``choice(...)``, ``glob(...)``).
+
+    Flags (``-m``, ``--config-name X``) and arguments Hydra cannot parse are ignored.
+    """
     keys = []
     for arg in argv:
-        if "=" not in arg or arg.startswith("-"):
+        if arg.startswith("-") or "=" not in arg:
             continue
-        key, value = arg.split("=", 1)
-        depth, top_level_comma = 0, False
-        for char in value:
-            depth += char in "[({"
-            depth -= char in "])}"
-            top_level_comma |= char == "," and depth == 0
-        if top_level_comma or value.startswith(_SWEEP_MARKERS):
-            keys.append(key.lstrip("+~"))
+        try:
+            override = _parse(arg)
+        except UserError:
+            continue
+        if override.is_sweep_override():
+            keys.append(override.key_or_group)
     return keys
 
 
 def _sweep_subdir(job_num: int, task_overrides: list[str]) -> str:
     """`<n>_<swept key=value,...>`: only what the sweep varies, so directory names stay short."""
-    swept = set(_swept_keys(sys.argv[1:]))
-    parts = [o.lstrip("+~") for o in task_overrides if o.split("=", 1)[0].lstrip("+~") in swept]
+    swept = set(swept_keys(sys.argv[1:]))
+    parts = [o.lstrip("+~") for o in task_overrides if _key_or_none(o) in swept]
     name = ",".join(parts).replace("/", "_")[:120]
     return f"{job_num}_{name}" if name else str(job_num)
+
+
+def _key_or_none(text: str) -> str | None:
+    try:
+        return override_key(text)
+    except UserError:
+        return None
 
 
 def _run_id(output_dir: str) -> str:
@@ -89,7 +125,7 @@ def _run_id(output_dir: str) -> str:
 
 
 def register_resolvers() -> None:
-    """Register colorgan's OmegaConf resolvers (idempotent)."""
+    """Register colorgan's OmegaConf resolvers (idempotent; done when this module is imported)."""
     resolvers = {
         "colorgan_run_dir": _run_dir,
         "colorgan_hydra_subdir": _hydra_subdir,
@@ -100,3 +136,6 @@ def register_resolvers() -> None:
     for name, fn in resolvers.items():
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)
+
+
+register_resolvers()

@@ -1,20 +1,25 @@
 """Input expansion, output naming and atomic writes for the file-based commands (colorize, evaluate).
 
 Rules: inputs are files, folders (searched recursively) or glob patterns; each output keeps its input's
-name (and sub-folder, relative to the folder or glob base it was found under); an output never replaces
-an input; every file is written to a temporary name first and renamed into place.
+name (and sub-folder, relative to the folder or glob base it was found under); every output stays inside
+the output folder; an output never replaces an input, and an existing file only when asked
+(``overwrite``); every file is written to a hidden temporary name (``.NAME.PID.RANDOM.tmp``,
+`colorgan.atomic`) first and renamed into place, and temporaries left by a killed run are removed by
+the next one.
 """
 
 from __future__ import annotations
 
 import glob
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from colorgan import atomic
 from colorgan.data import find_images
 from colorgan.errors import UserError
 
@@ -44,9 +49,13 @@ class Job:
 
 
 def _glob_base(pattern: str) -> Path:
-    """The leading folders of a glob pattern that hold no wildcard."""
+    """The leading folders of a glob pattern that hold no wildcard (UserError for ``..`` after one: its
+    matches could not be named inside the output folder)."""
     parts = Path(pattern).parts
     first_magic = next((i for i, part in enumerate(parts) if _GLOB_CHARS & set(part)), len(parts))
+    if ".." in parts[first_magic:]:
+        raise UserError(f"pattern {pattern!r}: '..' after a wildcard is not supported; "
+                        "write the pattern from the folder the photos are in")
     return Path(*parts[:first_magic]) if first_magic else Path(".")
 
 
@@ -126,18 +135,34 @@ def output_suffix(source: Path, fmt: str) -> str:
     return ".jpg" if fmt == "jpg" else ".png"
 
 
+def check_suffix(suffix: str) -> None:
+    """A --suffix is part of a file name: no folder separators, no NUL."""
+    if any(char in suffix for char in ("/", "\\", "\0")) or (os.altsep and os.altsep in suffix):
+        raise UserError(f"--suffix {suffix!r} must be part of a file name: no '/' or '\\'")
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    resolved = path.resolve()
+    return resolved == folder or folder in resolved.parents
+
+
 def plan_jobs(files: list[InputFile], output_dir: Path, suffix: str = "",
               fmt: str = "auto") -> tuple[list[Job], list[tuple[Path, str]]]:
-    """(jobs, [(input, reason)] refused): an output may not replace an input or another job's output."""
+    """(jobs, [(input, reason)] refused): an output must stay inside ``output_dir`` and may not replace an
+    input or another job's output."""
+    check_suffix(suffix)
     inputs = {item.path.resolve() for item in files}
+    base = output_dir.resolve()
     jobs: list[Job] = []
     refused: list[tuple[Path, str]] = []
     claimed: dict[Path, Path] = {}
     for item in files:
-        relative = item.relative
+        relative = Path(os.path.normpath(item.relative))
         output = output_dir / relative.parent / f"{relative.stem}{suffix}{output_suffix(item.path, fmt)}"
         resolved = output.resolve()
-        if resolved in inputs:
+        if relative.is_absolute() or relative.parts[:1] == ("..",) or not _inside(output, base):
+            refused.append((item.path, f"its output {output} would be outside the output folder"))
+        elif resolved in inputs:
             refused.append((item.path, f"its output {output} would overwrite an input"))
         elif resolved in claimed:
             refused.append((item.path, f"its output {output} is already the output of {claimed[resolved]}"))
@@ -145,6 +170,13 @@ def plan_jobs(files: list[InputFile], output_dir: Path, suffix: str = "",
             claimed[resolved] = item.path
             jobs.append(Job(item, output))
     return jobs, refused
+
+
+def split_existing(jobs: list[Job]) -> tuple[list[Job], list[Job]]:
+    """(jobs whose output does not exist yet, jobs whose output file already exists)."""
+    exists = [os.path.lexists(job.output) for job in jobs]
+    return ([job for job, there in zip(jobs, exists, strict=True) if not there],
+            [job for job, there in zip(jobs, exists, strict=True) if there])
 
 
 def check_output_dir(output_dir: Path, inputs: list[str], suffix: str) -> None:
@@ -157,18 +189,27 @@ def check_output_dir(output_dir: Path, inputs: list[str], suffix: str) -> None:
         )
 
 
-def save_image_atomic(array: np.ndarray, path: Path, quality: int = 95) -> None:
-    """Write an H×W×3 uint8 image to ``path`` via a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    jpeg = path.suffix.lower() in _JPEG_SUFFIXES
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        image = Image.fromarray(array)
-        if jpeg:
-            image.save(temporary, format="JPEG", quality=int(quality))
+def remove_stale_temporaries(outputs: Iterable[Path]) -> list[Path]:
+    """Delete the temporary files of these outputs that killed processes left behind (each folder is
+    listed once; other hidden files are never touched)."""
+    names_by_folder: dict[Path, set[str]] = {}
+    for output in outputs:
+        names_by_folder.setdefault(output.parent, set()).add(output.name)
+    removed: list[Path] = []
+    for folder, names in names_by_folder.items():
+        removed += atomic.remove_stale_temporaries(folder, names)
+    return removed
+
+
+def save_image_atomic(array: np.ndarray, path: Path, quality: int = 95, overwrite: bool = True) -> None:
+    """Write an H×W×3 uint8 image to ``path`` atomically (`colorgan.atomic.atomic_file`).
+
+    The temporary file is removed on any error or interrupt; without ``overwrite`` an existing ``path`` is
+    kept and FileExistsError raised.
+    """
+    image = Image.fromarray(array)
+    with atomic.atomic_file(path, "wb", overwrite) as handle:
+        if path.suffix.lower() in _JPEG_SUFFIXES:
+            image.save(handle, format="JPEG", quality=int(quality))
         else:
-            image.save(temporary, format="PNG", compress_level=1)
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+            image.save(handle, format="PNG", compress_level=1)

@@ -12,6 +12,7 @@ Checkpoints are loaded safely (weights only, whitelisted generator): see `colorg
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,18 +22,36 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor, nn
+from tqdm import tqdm
 
+from colorgan.backends import Backend, OnnxBackend, TorchBackend, onnx_for_checkpoint
 from colorgan.checkpoints import CheckpointError, build_generator, read_checkpoint, resolve_checkpoint
 from colorgan.color import REC601_WEIGHTS, ColorSpace, get_colorspace
-from colorgan.data import is_grayscale, load_rgb
+from colorgan.data import DataError, is_grayscale, load_rgb
 from colorgan.errors import UserError
+from colorgan.files import Job, save_image_atomic
+from colorgan.grids import tile
+from colorgan.hints import DEFAULT_HINT_SIZE, Hint, HintError, check_points, hint_map, suggest_chroma
 
-__all__ = ["CheckpointError", "Colorizer", "auto_device", "resolve_checkpoint", "side_by_side"]
+__all__ = ["CheckpointError", "Colorizer", "NonFiniteOutput", "UnsupportedSize", "auto_device",
+           "colorize_jobs", "resolve_checkpoint", "side_by_side"]
 #: the color space whose chroma carries the prediction to full resolution (linear, keeps Rec.601 luma)
 REFERENCE_SPACE = "ycbcr"
 #: rows merged at once at full resolution (bounds peak memory for huge photos)
 STRIP_ROWS = 512
+#: photos more elongated than this (long side / short side) are refused: their working size would explode
+MAX_ASPECT = 32
+#: the network input is scaled down to at most this many pixels (e.g. for a large --short-side)
+MAX_WORK_PIXELS = 4096 * 4096
 ImageLike = Image.Image | np.ndarray | str | Path
+
+
+class UnsupportedSize(UserError):
+    """A photo whose shape the network cannot take (an extreme aspect ratio): skipped, the others go on."""
+
+
+class NonFiniteOutput(UserError):
+    """The network produced NaN or infinity: a broken (diverged) model; nothing is written from it."""
 
 
 def auto_device(requested: str | None = None) -> torch.device:
@@ -126,18 +145,27 @@ def gray_of(image: ImageLike) -> tuple[Tensor, bool, bool]:
 
 
 def working_size(height: int, width: int, short_side: int) -> tuple[int, int]:
-    """(h, w) with the short side ``short_side`` and the photo's aspect ratio."""
+    """(h, w) with the short side ``short_side`` and the photo's aspect ratio, scaled down to at most
+    `MAX_WORK_PIXELS`; an `UnsupportedSize` for photos more elongated than `MAX_ASPECT`:1."""
+    aspect = max(height, width) / min(height, width)
+    if aspect > MAX_ASPECT:
+        raise UnsupportedSize(f"extreme aspect ratio {width}x{height} px (more than {MAX_ASPECT}:1): skipped")
     scale = short_side / min(height, width)
+    scale = min(scale, math.sqrt(MAX_WORK_PIXELS / (height * width)))
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
 class Colorizer:
     """A trained generator ready to colorize PIL images, arrays or files of any size."""
 
-    def __init__(self, generator: nn.Module, colorspace: str | ColorSpace, image_size: int,
+    def __init__(self, generator: nn.Module | Backend, colorspace: str | ColorSpace, image_size: int,
                  device: str | torch.device | None = None, short_side: int | None = None) -> None:
-        self.device = auto_device(str(device) if device is not None else None)
-        self.generator = generator.eval().to(self.device)
+        """``generator``: a PyTorch module (run by `TorchBackend` on ``device``) or a ready `Backend`."""
+        if isinstance(generator, nn.Module):
+            generator = TorchBackend(generator, auto_device(str(device) if device is not None else None))
+        self.backend: Backend = generator
+        self.device = generator.device
+        self.generator: nn.Module | None = getattr(generator, "generator", None)
         self.colorspace = colorspace if isinstance(colorspace, ColorSpace) else get_colorspace(colorspace)
         self.reference = get_colorspace(REFERENCE_SPACE)
         self.merge_matrix = affine_merge_matrix(self.reference)
@@ -146,6 +174,12 @@ class Colorizer:
         if self.short_side < 8:
             raise UserError(f"short side of the working size must be >= 8 px, got {self.short_side}")
         self.checkpoint_path: Path | None = None
+        self.hint_settings: dict | None = None  # the model.hints settings of a hint model's checkpoint
+
+    @property
+    def takes_hints(self) -> bool:
+        """Whether the model takes color hints (trained with ``model.hints.enabled=true``)."""
+        return bool(getattr(self.generator, "takes_hints", False))
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device | None = None,
@@ -154,15 +188,89 @@ class Colorizer:
         resolved = resolve_checkpoint(path)
         record, weights = read_checkpoint(resolved)
         colorspace = get_colorspace(record["colorspace"])
-        generator = build_generator(record, weights, colorspace)
+        generator = build_generator(record, weights)
         colorizer = cls(generator, colorspace, int(record.get("image_size") or 128), device, short_side)
         colorizer.checkpoint_path = resolved
+        colorizer.hint_settings = record.get("hints")
         return colorizer
 
+    @classmethod
+    def from_onnx(cls, path: str | Path, device: str | torch.device | None = None,
+                  short_side: int | None = None) -> Colorizer:
+        """Load a ``python -m colorgan.export`` ONNX model, run by onnxruntime (same merge as torch)."""
+        backend = OnnxBackend(path, auto_device(str(device) if device is not None else "cpu"))
+        meta = backend.metadata
+        colorizer = cls(backend, meta["colorspace"], int(meta["image_size"]), short_side=short_side)
+        colorizer.checkpoint_path = backend.path
+        return colorizer
+
+    @classmethod
+    def load(cls, model: str | Path, device: str | torch.device | None = None, short_side: int | None = None,
+             backend: str = "torch") -> Colorizer:
+        """A checkpoint, run directory or .onnx file run by ``backend`` (torch | onnxruntime); an .onnx file
+        always runs on onnxruntime, a checkpoint on onnxruntime through its export (`onnx_for_checkpoint`)."""
+        if str(model).lower().endswith(".onnx"):
+            return cls.from_onnx(model, device, short_side)
+        if backend == "onnxruntime":
+            return cls.from_onnx(onnx_for_checkpoint(resolve_checkpoint(model)), device, short_side)
+        if backend != "torch":
+            raise UserError(f"unknown backend {backend!r}: choose torch or onnxruntime")
+        return cls.from_checkpoint(model, device, short_side)
+
     # ---- public API ---------------------------------------------------------------------------
-    def colorize(self, image: ImageLike, short_side: int | None = None) -> Image.Image | np.ndarray:
-        """Colorize one photo; PIL images and paths give a PIL RGB image, arrays an H×W×3 uint8 array."""
-        return self.colorize_batch([image], short_side)[0]
+    def colorize(self, image: ImageLike, short_side: int | None = None,
+                 hints: Sequence[Hint] | Tensor | None = None,
+                 hint_size: int = DEFAULT_HINT_SIZE) -> Image.Image | np.ndarray:
+        """Colorize one photo; PIL images and paths give a PIL RGB image, arrays an H×W×3 uint8 array.
+
+        ``hints`` (a hint model only): ``[(x, y, (r, g, b)), ...]`` in full-resolution pixels with 0-255
+        colors, each a ``hint_size``-px square at the working size (see `colorgan.hints`), or a ready hint
+        map [C + 1, h, w] at the working size (as `colorgan.models.hints.truth_hints` makes).
+        """
+        if hints is None:
+            return self.colorize_batch([image], short_side)[0]
+        prepared = self.prepare(image, short_side)
+        hint_input = self.hint_input(prepared, hints, hint_size)
+        rgb = self.predict([prepared.luma], hints=[hint_input])[0]
+        array = self.full_resolution(prepared.gray, rgb)
+        return Image.fromarray(array) if prepared.as_pil else array
+
+    def hint_input(self, prepared: PreparedImage, hints: Sequence[Hint] | Tensor,
+                   hint_size: int = DEFAULT_HINT_SIZE) -> Tensor:
+        """The model's hint map [C + 1, h, w] for a prepared photo; a HintError for a hint-free model."""
+        if not self.takes_hints:
+            raise HintError(f"{self.checkpoint_path or 'this model'} takes no color hints: train one with "
+                            "model.hints.enabled=true (see README, Hints)")
+        size = tuple(prepared.luma.shape[-2:])
+        if isinstance(hints, Tensor):
+            expected = (self.colorspace.chroma_channels + 1, *size)
+            if tuple(hints.shape) != expected:
+                raise HintError(f"a hint map must have shape {list(expected)}, got {list(hints.shape)}")
+            return hints.float()
+        gray_small = F.interpolate(prepared.gray[None, None], size=size, mode="bicubic", antialias=True)
+        return hint_map(hints, self.colorspace, gray_small[0].clamp(0.0, 1.0), tuple(prepared.gray.shape),
+                        hint_size)
+
+    @torch.no_grad()
+    def suggest(self, image: ImageLike, x: float, y: float, k: int = 5, hints: Sequence[Hint] | None = None,
+                hint_size: int = DEFAULT_HINT_SIZE,
+                short_side: int | None = None) -> list[tuple[int, int, int]]:
+        """Up to ``k`` distinct RGB colors (0-255) the model itself predicts at the pixel (x, y), for a
+        palette: its prediction there first, then its colors around the point, then elsewhere in the photo
+        (see `colorgan.hints.suggest_chroma`); one network run, with ``hints`` if given. Each color is
+        shown at the photo's brightness at (x, y). Works for hint-free models too."""
+        prepared = self.prepare(image, short_side)
+        height, width = prepared.gray.shape
+        check_points([(x, y, (0, 0, 0))], width, height)
+        hint_maps = [self.hint_input(prepared, hints, hint_size)] if hints else None
+        rgb = self.predict([prepared.luma], hints=hint_maps)[0][None].to(self.device)
+        chroma = self.colorspace.split(rgb)[1][0]  # [C, h, w]
+        small_h, small_w = chroma.shape[-2:]
+        row, col = min(int(y * small_h / height), small_h - 1), min(int(x * small_w / width), small_w - 1)
+        picked = suggest_chroma(chroma, row, col, k)[None, :, None]  # [1, C, 1, k]
+        luma = prepared.luma[None, :, row : row + 1, col : col + 1].to(self.device)
+        rgb = self.colorspace.merge(luma.expand(1, 1, 1, picked.shape[-1]), picked)
+        return [tuple(color) for color in rgb[0, :, 0].T.mul(255).round().int().tolist()]
 
     def colorize_batch(self, images: Sequence[ImageLike], short_side: int | None = None,
                        batch_size: int = 8) -> list[Image.Image | np.ndarray]:
@@ -185,8 +293,10 @@ class Colorizer:
         return PreparedImage(gray=gray, luma=luma, was_color=was_color, as_pil=as_pil)
 
     @torch.no_grad()
-    def predict(self, lumas: Sequence[Tensor], batch_size: int = 8) -> list[Tensor]:
-        """Colorized RGB [3,h,w] at the working size for each luma [1,h,w] (batched by equal size)."""
+    def predict(self, lumas: Sequence[Tensor], batch_size: int = 8,
+                hints: Sequence[Tensor] | None = None) -> list[Tensor]:
+        """Colorized RGB [3,h,w] at the working size for each luma [1,h,w] (batched by equal size), with
+        each one's hint map [C + 1, h, w] if ``hints`` are given (a hint model only)."""
         results: list[Tensor | None] = [None] * len(lumas)
         by_size: dict[tuple[int, ...], list[int]] = {}
         for index, luma in enumerate(lumas):
@@ -195,7 +305,17 @@ class Colorizer:
             for start in range(0, len(indices), max(1, batch_size)):
                 chunk = indices[start : start + max(1, batch_size)]
                 luma = torch.stack([lumas[i] for i in chunk]).to(self.device)
-                chroma = self.generator(luma).float()
+                if hints is None:
+                    chroma = self.backend(luma)
+                else:
+                    chroma = self.backend(luma, torch.stack([hints[i] for i in chunk]).to(self.device))
+                finite = torch.isfinite(chroma).flatten(1).all(dim=1)
+                if not bool(finite.all()):
+                    raise NonFiniteOutput(
+                        f"the model's output is not finite (NaN or infinity) for {int((~finite).sum())} of "
+                        f"{len(chunk)} photos: the checkpoint is broken (a diverged run?); nothing is "
+                        "written from it"
+                    )
                 rgb = self.colorspace.merge(luma, chroma).cpu()
                 for i, image in zip(chunk, rgb, strict=True):
                     results[i] = image
@@ -225,6 +345,54 @@ class Colorizer:
         return output
 
 
+COLOR_NOTE = "note: color photos are converted to gray (Rec.601 luma) first, then colorized"
+
+
+def colorize_jobs(colorizer: Colorizer, jobs: list[Job], batch_size: int = 4, quality: int = 95,
+                  panels: bool = False, quiet: bool = False, overwrite: bool = True,
+                  hints: Sequence[Hint] | None = None,
+                  hint_size: int = DEFAULT_HINT_SIZE) -> tuple[int, list[tuple[Path, str]]]:
+    """Colorize and write every job; returns (number written, [(input, reason)] failures).
+
+    A photo that cannot be read or has an extreme shape is a failure; the others of its batch go on. Each
+    file is written atomically; without ``overwrite`` an existing file is never replaced (a failure too).
+    A non-finite network output stops everything (`NonFiniteOutput`).
+    """
+    failures: list[tuple[Path, str]] = []
+    written = 0
+    noted = False
+    with tqdm(total=len(jobs), unit="photo", disable=True if quiet else None, file=sys.stderr) as bar:
+        for start in range(0, len(jobs), batch_size):
+            ready: list[tuple[Job, PreparedImage]] = []
+            for job in jobs[start : start + batch_size]:
+                try:
+                    ready.append((job, colorizer.prepare(job.source.path)))
+                except (DataError, ValueError, OSError) as error:
+                    failures.append((job.source.path, str(error)))
+                    bar.update()
+            if not ready:
+                continue
+            if not noted and any(prepared.was_color for _, prepared in ready):
+                tqdm.write(COLOR_NOTE, file=sys.stderr)
+                noted = True
+            maps = None if hints is None else [colorizer.hint_input(p, hints, hint_size) for _, p in ready]
+            predicted = colorizer.predict([prepared.luma for _, prepared in ready], batch_size, hints=maps)
+            for (job, prepared), rgb in zip(ready, predicted, strict=True):
+                try:
+                    image = colorizer.full_resolution(prepared.gray, rgb)
+                    if panels:
+                        image = side_by_side(prepared.gray, image)
+                    save_image_atomic(image, job.output, quality, overwrite=overwrite)
+                    written += 1
+                except FileExistsError:
+                    reason = f"{job.output} appeared meanwhile; kept (no --overwrite)"
+                    failures.append((job.source.path, reason))
+                except (OSError, ValueError) as error:
+                    failures.append((job.source.path, f"cannot write {job.output}: {error}"))
+                bar.update()
+    return written, failures
+
+
 def affine_merge_matrix(space: ColorSpace, step: float = 0.05) -> Tensor:
     """M [3, C] with ``space.merge(space.luma_from_gray(g), c) == g + M c`` for in-gamut colors.
 
@@ -251,9 +419,4 @@ def affine_merge_matrix(space: ColorSpace, step: float = 0.05) -> Tensor:
 
 def side_by_side(gray: Tensor | np.ndarray, colorized: np.ndarray, gap: int = 0) -> np.ndarray:
     """gray | colorized as one H×(2W+gap)×3 uint8 panel."""
-    gray_array = gray.numpy() if isinstance(gray, Tensor) else np.asarray(gray)
-    if gray_array.dtype != np.uint8:
-        gray_array = np.rint(np.clip(gray_array, 0.0, 1.0) * 255.0).astype(np.uint8)
-    left = np.repeat(gray_array[..., None], 3, axis=-1)
-    spacer = np.full((colorized.shape[0], gap, 3), 255, dtype=np.uint8)
-    return np.concatenate([left, spacer, colorized], axis=1)
+    return tile([[gray, colorized]], gap=gap)

@@ -11,13 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from hydra.utils import instantiate
-from omegaconf import OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
-from colorgan.config import config_dir
-from colorgan.data import DataError, find_images, load_rgb
-from colorgan.errors import UserError
+from colorgan.data import DataError, build_datamodule, find_images, load_rgb
+from colorgan.data.build import load_data_config
 
 
 @dataclass(frozen=True)
@@ -40,26 +36,9 @@ def folder_samples(root: Path, max_images: int | None = None) -> list[Sample]:
 
 def config_samples(spec: str, overrides: Sequence[str], image_size: int,
                    max_images: int | None = None) -> list[Sample]:
-    """The validation images of a colorgan data config (a conf/data name or a YAML file)."""
-    path = Path(spec).expanduser()
-    if not path.is_file():
-        path = Path(config_dir()) / "data" / f"{spec}.yaml"
-    if not path.is_file():
-        raise UserError(f"data {spec!r} is not a folder, an image, a YAML file or a conf/data config name")
-    try:
-        loaded = OmegaConf.load(path)
-        if "data" in loaded:  # a whole run config: its own image_size
-            root = OmegaConf.create({"image_size": loaded.get("image_size", image_size), "data": loaded.data})
-        else:  # a conf/data file: its ${image_size} is the checkpoint's training size
-            root = OmegaConf.create({"image_size": image_size, "data": loaded})
-        root = OmegaConf.merge(root, OmegaConf.from_dotlist([f"data.{item}" for item in overrides]))
-        data = OmegaConf.to_container(root.data, resolve=True)
-    except OmegaConfBaseException as error:
-        raise UserError(f"cannot read data config {path}: {error}") from error
-    if not isinstance(data, dict) or not str(data.get("_target_", "")).startswith("colorgan.data."):
-        raise UserError(f"{path} is not a colorgan data config (its _target_ must be a colorgan.data class)")
-    data.update(num_workers=0, persistent_workers=False)
-    datamodule = instantiate(data)
+    """The validation images of a colorgan data config (a conf/data name or a YAML file); built through the
+    allow-list (`build_datamodule`), since run folders are shared and downloaded."""
+    datamodule = build_datamodule(load_data_config(spec, overrides, image_size))
     datamodule.setup("validate")
     dataset = datamodule.val_dataset
     count = len(dataset) if max_images is None else min(len(dataset), max_images)

@@ -26,8 +26,9 @@ import torch
 from colorgan.bench.machine import machine_info
 from colorgan.bench.report import render
 
-QUICK_NETWORKS = ("model.generator.decoder_channels=[32,24,16,16,8]", "model.discriminator.base_channels=8",
-                  "model.discriminator.num_layers=2")
+# --quick shrinks the networks with the tests' config shrink (conf/debug/tiny.yaml: decoder widths, and the
+# discriminator for stage 2); the bench's own encoder/size/batch overrides still apply
+QUICK_OVERRIDES = ("debug=tiny",)
 
 
 def _size_pair(text: str) -> tuple[int, int]:
@@ -52,13 +53,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=Path("benchmarks/RESULTS.md"), help="Markdown report")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results as JSON here")
     parser.add_argument("--work-dir", type=Path, default=None, help="scratch folder (default: a temp dir)")
-    parser.add_argument("--only", default="loaders,training,inference",
-                        help="comma-separated sections to run: loaders, training, inference")
+    parser.add_argument("--only", default="loaders,training,flops,inference",
+                        help="comma-separated sections to run: loaders, training, flops, inference")
     parser.add_argument("--sizes", type=_int_list, default=[128, 256], help="training image sizes, px")
     parser.add_argument("--encoders", default="efficientnet_lite0,resnet34",
                         help="encoder configs to train (the first is the default model)")
     parser.add_argument("--cpu-batch-size", type=int, default=4, help="training batch on the CPU")
     parser.add_argument("--gpu-batch-size", type=int, default=128, help="training batch on the GPU")
+    parser.add_argument("--discriminators", default="light",
+                        help="stage-2 discriminators to time, comma-separated: light (default), pix2pix")
     parser.add_argument("--warmup", type=int, default=2, help="untimed training steps first")
     parser.add_argument("--repeats", type=int, default=5, help="timed training steps (median reported)")
     parser.add_argument("--no-cpu-training", action="store_true", help="train on the GPU only (if present)")
@@ -76,8 +79,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.cache_size, args.workers, args.loader_seconds, args.inference_size = 48, 0, 0.0, 32
     args.encoders = [name for name in args.encoders.split(",") if name]
     args.only = {name for name in args.only.split(",") if name}
-    if unknown := args.only - {"loaders", "training", "inference"}:
+    if unknown := args.only - {"loaders", "training", "flops", "inference"}:
         parser.error(f"--only: unknown sections {sorted(unknown)}")
+    from colorgan.bench.training import DISCRIMINATORS
+
+    args.discriminators = tuple(name for name in args.discriminators.split(",") if name)
+    if unknown := set(args.discriminators) - set(DISCRIMINATORS):
+        parser.error(f"--discriminators: unknown {sorted(unknown)}; choose from {', '.join(DISCRIMINATORS)}")
     if args.repeats < 1 or args.warmup < 0:
         parser.error("--repeats must be >= 1 and --warmup >= 0")
     return args
@@ -95,7 +103,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)  # one Trainer per measurement
     cuda = torch.cuda.is_available()
     workers = os.cpu_count() or 1 if args.workers is None else args.workers
-    extra = QUICK_NETWORKS if args.quick else ()
+    extra = QUICK_OVERRIDES if args.quick else ()
     results: dict[str, Any] = {"machine": machine_info(), "settings": {
         "quick": args.quick, "sizes": args.sizes, "encoders": args.encoders, "warmup": args.warmup,
         "repeats": args.repeats, "target_size": 128 if 128 in args.sizes else args.sizes[0]}}
@@ -109,11 +117,17 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         rows = []
         if not (args.no_cpu_training and cuda):
             rows += bench_training(args.encoders, args.sizes, args.cpu_batch_size, args.warmup, args.repeats,
-                                   cuda=False, extra=extra, progress=progress)
+                                   cuda=False, extra=extra, progress=progress,
+                                   discriminators=args.discriminators)
         if cuda:
             rows += bench_training(args.encoders, args.sizes, args.gpu_batch_size, args.warmup, args.repeats,
-                                   cuda=True, compiled=args.compile, extra=extra, progress=progress)
+                                   cuda=True, compiled=args.compile, extra=extra, progress=progress,
+                                   discriminators=args.discriminators)
         results["training"] = rows
+    if "flops" in args.only:
+        from colorgan.bench.flops import bench_flops
+
+        results["flops"] = bench_flops(args.encoders[0], args.sizes, extra, progress=progress)
     if "inference" in args.only:
         sizes = [(64, 64), (400, 300)] if args.quick else [(256, 256), (4000, 3000)]
         devices = ["cpu", "cuda"] if cuda else ["cpu"]

@@ -1,7 +1,8 @@
 """Inference latency and peak memory: one photo file in, one colorized file out, model already loaded.
 
 Runs the `colorgan.colorize` command's own per-photo path (`colorize_jobs`: decode, gray, network at the
-working size, full-resolution merge, JPEG encode, atomic write) on a `Colorizer` loaded from a checkpoint.
+working size, full-resolution merge, JPEG encode, atomic write) on a `Colorizer` loaded from a checkpoint,
+once per backend: PyTorch, and onnxruntime on the checkpoint's ONNX export (fp32 and int8) when installed.
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ from colorgan.bench.machine import current_rss_mib, peak_rss_mib, reset_peak_rss
 
 def write_checkpoint(path: Path, encoder: str, image_size: int, extra: list[str]) -> Path:
     """A stage-1 checkpoint of the default model (random decoder, encoder weights as configured)."""
-    from colorgan.bench.training import compose_bench_config, for_stage
-    from colorgan.training import build_model
+    from colorgan.bench.training import compose_bench_config
+    from colorgan.build import build_model
+    from colorgan.checkpoints import save_generator
 
-    overrides = [f"encoder={encoder}", f"image_size={image_size}", "model=unet", *for_stage(extra, "unet")]
+    overrides = [f"encoder={encoder}", f"image_size={image_size}", "model=unet", *extra]
     cfg = compose_bench_config(overrides)
     module = build_model(cfg)
-    torch.save({"colorgan": module.inference_record(), "state_dict": module.state_dict()}, path)
-    return path
+    return save_generator(path, module.generator, module.inference_record())
 
 
 def write_gray_photo(path: Path, width: int, height: int, seed: int = 0) -> Path:
@@ -40,15 +41,34 @@ def write_gray_photo(path: Path, width: int, height: int, seed: int = 0) -> Path
     return path
 
 
+def onnx_exports(checkpoint: Path) -> dict[str, Path]:
+    """backend label -> ONNX export of ``checkpoint`` (fp32 and int8), or {} without onnx/onnxruntime."""
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return {}
+    from colorgan.backends import write_onnx
+    from colorgan.checkpoints import build_generator, read_checkpoint
+
+    record, weights = read_checkpoint(checkpoint)
+    generator = build_generator(record, weights)
+    return {label: write_onnx(generator, record, checkpoint.with_suffix(suffix), quantize=quantize)
+            for label, suffix, quantize in (("onnxruntime", ".onnx", "none"),
+                                            ("onnxruntime int8", ".int8.onnx", "int8"))}
+
+
 def measure(work: Path, checkpoint: Path, sizes: list[tuple[int, int]], repeats: int,
-            device: str) -> dict[str, Any]:
-    """Latency (median of ``repeats`` after one warm-up) and peak memory per photo size."""
-    from colorgan.colorize import colorize_jobs
+            device: str, backend: str = "torch") -> dict[str, Any]:
+    """Latency (median of ``repeats`` after one warm-up) and peak memory per photo size.
+
+    ``checkpoint``: a checkpoint (``backend`` torch) or an ONNX export (run by onnxruntime).
+    """
     from colorgan.files import InputFile, Job
-    from colorgan.inference import Colorizer
+    from colorgan.inference import Colorizer, colorize_jobs
 
     started = time.perf_counter()
-    colorizer = Colorizer.from_checkpoint(checkpoint, device=device)
+    colorizer = Colorizer.load(checkpoint, device=device)
     load_seconds = time.perf_counter() - started
     cuda = colorizer.device.type == "cuda"
     loaded_rss = current_rss_mib()  # interpreter, torch, colorgan and the model, before any photo
@@ -70,12 +90,15 @@ def measure(work: Path, checkpoint: Path, sizes: list[tuple[int, int]], repeats:
                 torch.cuda.synchronize()
             times.append(time.perf_counter() - begin)
         output = np.asarray(Image.open(job.output))
-        row = {"width": width, "height": height, "seconds": statistics.median(times), "repeats": repeats,
+        row = {"backend": backend, "width": width, "height": height,
+               "seconds": statistics.median(times), "repeats": repeats,
                "peak_rss_mib": peak_rss_mib(), "peak_rss_exact": exact_peak,
                "output_matches": output.shape == (height, width, 3)}
         if cuda:
             row["peak_gpu_mib"] = torch.cuda.max_memory_allocated() / 2**20
         rows.append(row)
+    for row in rows:
+        row |= {"loaded_rss_mib": loaded_rss, "load_seconds": load_seconds}
     return {"loaded_rss_mib": loaded_rss, "working_short_side": colorizer.short_side,
             "device": str(colorizer.device), "load_seconds": load_seconds, "rows": rows}
 
@@ -87,12 +110,19 @@ def bench_inference(work: Path, encoder: str, image_size: int, sizes: list[tuple
     checkpoint = write_checkpoint(work / "bench.ckpt", encoder, image_size, extra)
     for width, height in sizes:
         write_gray_photo(work / f"in_{width}x{height}.jpg", width, height)
-    args = (work, checkpoint, sizes, repeats, device)
-    if fresh_process:
-        with multiprocessing.get_context("spawn").Pool(1) as pool:
-            result = pool.apply(measure, args)
-    else:
-        result = measure(*args)
+    models = {"torch": checkpoint, **(onnx_exports(checkpoint) if device == "cpu" else {})}
+    result: dict[str, Any] = {}
+    for backend, model in models.items():
+        args = (work, model, sizes, repeats, device, backend)
+        if fresh_process:
+            with multiprocessing.get_context("spawn").Pool(1) as pool:
+                measured = pool.apply(measure, args)
+        else:
+            measured = measure(*args)
+        if not result:
+            result = measured
+        else:
+            result["rows"] += measured["rows"]
     result["process"] = "fresh process" if fresh_process else "in the benchmark process"
     result["encoder"] = encoder
     return result

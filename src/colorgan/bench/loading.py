@@ -13,7 +13,6 @@ from torch.utils.data import DataLoader, Dataset
 
 from colorgan.data import FolderDataset, PreparedCache, PreparedDataset, RandomSquareCrop, render_landscape
 from colorgan.data.prepare_cache import prepare_cache
-from colorgan.data.prepared import ArrayRandomSquareCrop
 
 
 def make_photo_folder(folder: Path, count: int, width: int, height: int, seed: int = 0) -> Path:
@@ -90,7 +89,7 @@ def bench_loaders(work: Path, sizes: list[int], photos: int, photo_size: tuple[i
     rows = []
     for size in sizes:
         datasets = (("folder (JPEG decode)", FolderDataset(files, RandomSquareCrop(size))),
-                    ("prepared cache", PreparedDataset(cache, None, ArrayRandomSquareCrop(size))))
+                    ("prepared cache", PreparedDataset(cache, None, RandomSquareCrop(size))))
         for source, dataset in datasets:
             result = loader_throughput(dataset, batch_size, workers, items, min_seconds)
             cost = sample_cost_ms(dataset, max(photos, 8))

@@ -77,7 +77,8 @@ def targets(results: dict[str, Any]) -> list[list[str]]:
                      "not measured: no GPU on this machine", "–"])
     inference = results.get("inference") or {}
     for row in inference.get("rows", []):
-        if (row["width"], row["height"]) == BIG_PHOTO and inference["device"] == "cpu":
+        if ((row["width"], row["height"]) == BIG_PHOTO and inference["device"] == "cpu"
+                and row.get("backend", "torch") == "torch"):
             rows.append(["4000×3000 photo on the CPU < 2 s, file in → file out", f"{row['seconds']:.2f} s",
                          _verdict(row["seconds"] < TARGET_PHOTO_S)])
             rows.append(["… with peak memory < 2 GB", f"{row['peak_rss_mib'] * 2**20 / 1e9:.2f} GB "
@@ -120,8 +121,9 @@ def render(results: dict[str, Any]) -> str:
         rows = []
         for row in training:
             tflops, share = achieved_share(row, peak)
+            stage = row["stage"] + (f" ({row['discriminator']} D)" if row.get("discriminator") else "")
             rows.append([row["device"] + (" (compiled)" if row["compiled"] else ""), row["encoder"],
-                         _number(row["parameters_m"]), row["stage"], row["image_size"], row["batch_size"],
+                         _number(row["parameters_m"]), stage, row["image_size"], row["batch_size"],
                          _number(row["images_per_s"]),
                          _number(row["step_s"] * 1000, 0), _number((row["flops_per_image"] or 0) / 1e9),
                          _number(tflops, 2), "–" if share is None else f"{100 * share:.1f} %",
@@ -136,6 +138,8 @@ def render(results: dict[str, Any]) -> str:
                   f"Share of peak: TFLOP/s ÷ the GPU's dense bf16 peak ({peak or '–'} TFLOP/s).", "",
                   table(["device", "encoder", "params M", "stage", "px", "batch", "images/s", "step ms",
                          "GFLOP/img", "TFLOP/s", "share of bf16 peak", "peak GPU MiB"], rows), ""]
+    if results.get("flops"):
+        parts += flops_section(results["flops"])
     for key in ("inference", "inference_cuda"):
         if results.get(key):
             parts += inference_section(results[key])
@@ -144,9 +148,10 @@ def render(results: dict[str, Any]) -> str:
 
 def inference_section(inference: dict[str, Any]) -> list[str]:
     """The inference heading, what was measured, and the latency/memory table."""
-    rows = [[f"{row['width']}×{row['height']}", f"{row['seconds']:.3f}",
+    rows = [[row.get("backend", "torch"), f"{row['width']}×{row['height']}", f"{row['seconds']:.3f}",
              _number(row["peak_rss_mib"], 0) + ("" if row["peak_rss_exact"] else " (since start)"),
-             _number(row.get("peak_gpu_mib"), 0)] for row in inference["rows"]]
+             _number(row.get("loaded_rss_mib"), 0), _number(row.get("peak_gpu_mib"), 0)]
+            for row in inference["rows"]]
     return [f"## Inference on {inference['device']} (file in → file out)", "",
             "Gray JPEG in, colorized JPEG out, through `colorgan.colorize`'s per-photo path on a "
             f"loaded `Colorizer` ({inference['encoder']}, working short side "
@@ -156,5 +161,30 @@ def inference_section(inference: dict[str, Any]) -> list[str]:
             f"{inference['rows'][0]['repeats']} after a warm-up. Peak RSS is the whole process "
             "(Python, torch, colorgan, the model and the photo's buffers); "
             f"{_number(inference.get('loaded_rss_mib'), 0)} MiB of it are resident once the model is "
-            "loaded, before any photo.", "",
-            table(["photo", "seconds", "peak RSS MiB", "peak GPU MiB"], rows), ""]
+            "loaded, before any photo (torch backend). Backends: PyTorch, and onnxruntime on the "
+            "checkpoint's ONNX export (python -m colorgan.export), fp32 and dynamically quantized int8, "
+            "each measured the same way.", "",
+            table(["backend", "photo", "seconds", "peak RSS MiB", "RSS once loaded MiB", "peak GPU MiB"],
+                  rows), ""]
+
+
+def flops_section(rows: list[dict[str, Any]]) -> list[str]:
+    """Training FLOPs per image of each stage / discriminator option, with D's share of the step."""
+    from colorgan.bench.flops import PAIRED_TIMING
+
+    stage1 = {row["image_size"]: row["flops_per_image"] for row in rows if row["variant"] == "stage 1"}
+    table_rows = [[row["variant"], row["image_size"], _number(row["flops_per_image"] / 1e9, 2),
+                   _number(row["discriminator_flops_per_image"] / 1e9, 2),
+                   f"{100 * row['discriminator_share']:.0f} %",
+                   _number(row["flops_per_image"] / stage1[row["image_size"]], 2)
+                   if row["image_size"] in stage1 else "–",
+                   _number(row["discriminator_parameters_m"], 2), row.get("receptive_field") or "–"]
+                  for row in rows]
+    return ["## Training FLOPs per image", "",
+            "Counted, not timed (deterministic): one training step of the default model "
+            f"({rows[0]['encoder']}) under the FLOP counter above, forward + backward, per image, split by "
+            "module. Stage 2 runs D on real and fake (one pass on both stacked, or one each: same FLOPs) "
+            "and once more on the fakes for G. Wall-clock images/s of the same variants need an idle "
+            f"machine: `{PAIRED_TIMING}`.", "",
+            table(["variant", "px", "GFLOP/img", "of which D", "D share", "× stage 1", "D params M",
+                   "D patch px"], table_rows), ""]

@@ -18,6 +18,8 @@ from torch.utils.flop_counter import FlopCounterMode, conv_flop_count
 from colorgan.config import CONFIG_NAME, config_dir, register_resolvers
 
 STAGES = {"unet": "stage 1 (U-Net, L1)", "gan": "stage 2 (GAN)"}
+#: stage-2 discriminators the bench can time (``--discriminators``): name -> config overrides
+DISCRIMINATORS = {"light": [], "pix2pix": ["model/discriminator=pix2pix", "model.d_single_pass=false"]}
 
 
 def compose_bench_config(overrides: list[str]) -> DictConfig:
@@ -78,21 +80,16 @@ def model_overrides(encoder: str, stage: str, image_size: int, cuda: bool, compi
             f"compile={str(compiled).lower()}"]
 
 
-def for_stage(extra: tuple[str, ...] | list[str], stage: str) -> list[str]:
-    """The overrides that exist in ``stage``'s model config (the discriminator only in stage 2)."""
-    return [item for item in extra if stage == "gan" or not item.startswith("model.discriminator")]
-
-
 def train_throughput(encoder: str, stage: str, image_size: int, batch_size: int, warmup: int, repeats: int,
                      cuda: bool, compiled: bool = False, extra: tuple[str, ...] = ()) -> dict[str, Any]:
     """Images/s of ``repeats`` timed training steps after ``warmup`` steps, on random uint8 images.
 
     ``extra``: more config overrides (e.g. smaller networks for a quick run).
     """
-    from colorgan.training import build_model
+    from colorgan.build import build_model
 
     cfg = compose_bench_config([*model_overrides(encoder, stage, image_size, cuda, compiled),
-                                *for_stage(extra, stage)])
+                                *extra])
     model = build_model(cfg)
     steps = warmup + repeats + 1  # step 0 also counts the FLOPs
     images = torch.randint(0, 256, (batch_size * steps, 3, image_size, image_size), dtype=torch.uint8)
@@ -126,21 +123,28 @@ def train_throughput(encoder: str, stage: str, image_size: int, batch_size: int,
 
 def bench_training(encoders: list[str], sizes: list[int], batch_size: int, warmup: int, repeats: int,
                    cuda: bool, compiled: bool = False, extra: tuple[str, ...] = (),
-                   progress: Any = None) -> list[dict[str, Any]]:
-    """Every (encoder, stage, size) combination; FLOPs reused from the eager run when compiling."""
+                   progress: Any = None,
+                   discriminators: tuple[str, ...] = ("light",)) -> list[dict[str, Any]]:
+    """Every (encoder, stage, size) combination, stage 2 once per discriminator (`DISCRIMINATORS`); FLOPs
+    reused from the eager run when compiling."""
     if cuda:
         torch.set_float32_matmul_precision("high")
     rows = []
+    runs = [("unet", None), *(("gan", name) for name in discriminators)]
     for encoder in encoders:
-        for stage in STAGES:
+        for stage, discriminator in runs:
+            more = (*extra, *DISCRIMINATORS[discriminator]) if discriminator else extra
             for size in sizes:
                 if progress:
-                    progress(f"training {encoder} {stage} {size}px on {'cuda' if cuda else 'cpu'}")
-                row = train_throughput(encoder, stage, size, batch_size, warmup, repeats, cuda, extra=extra)
+                    progress(f"training {encoder} {stage} {discriminator or ''} {size}px on "
+                             f"{'cuda' if cuda else 'cpu'}")
+                row = train_throughput(encoder, stage, size, batch_size, warmup, repeats, cuda, extra=more)
+                row["discriminator"] = discriminator
                 rows.append(row)
                 if compiled:
                     compiled_row = train_throughput(encoder, stage, size, batch_size, warmup, repeats, cuda,
-                                                    compiled=True, extra=extra)
-                    compiled_row["flops_per_image"] = row["flops_per_image"]
+                                                    compiled=True, extra=more)
+                    compiled_row |= {"flops_per_image": row["flops_per_image"],
+                                     "discriminator": discriminator}
                     rows.append(compiled_row)
     return rows

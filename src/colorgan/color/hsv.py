@@ -30,7 +30,18 @@ _EPS = 1e-12
 
 
 class HsvSpace(ColorSpace):
-    """HSV: luma = 2Y - 1 (Rec.601), chroma = (S cos H, S sin H, 2V - 1)."""
+    """HSV: luma = 2Y - 1 (Rec.601), chroma = (S cos H, S sin H, 2V - 1).
+
+    Example:
+        >>> import torch
+        >>> space = HsvSpace()
+        >>> blue = torch.tensor([0.0, 0.0, 1.0]).view(1, 3, 1, 1)
+        >>> luma, chroma = space.split(blue)  # H 240 deg, S 1, V 1
+        >>> round(luma.item(), 3), [round(value, 3) for value in chroma.flatten().tolist()]
+        (-0.772, [-0.5, -0.866, 1.0])
+        >>> torch.allclose(space.merge(torch.zeros(1, 1, 1, 1), chroma), blue, atol=1e-5)  # luma unused
+        True
+    """
 
     name: ClassVar[str] = "hsv"
     chroma_channels: ClassVar[int] = 3

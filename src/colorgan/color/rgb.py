@@ -14,7 +14,18 @@ from colorgan.color.base import ColorSpace, rgb_to_gray
 
 
 class RgbSpace(ColorSpace):
-    """sRGB: luma = 2Y - 1 (Rec.601), chroma = 2 (R, G, B) - 1."""
+    """sRGB: luma = 2Y - 1 (Rec.601), chroma = 2 (R, G, B) - 1.
+
+    Example:
+        >>> import torch
+        >>> space = RgbSpace()
+        >>> red = torch.tensor([1.0, 0.0, 0.0]).view(1, 3, 1, 1)
+        >>> luma, chroma = space.split(red)
+        >>> round(luma.item(), 3), chroma.flatten().tolist()
+        (-0.402, [1.0, -1.0, -1.0])
+        >>> space.merge(torch.ones(1, 1, 1, 1), chroma).flatten().tolist()  # luma unused
+        [1.0, 0.0, 0.0]
+    """
 
     name: ClassVar[str] = "rgb"
     chroma_channels: ClassVar[int] = 3

@@ -16,13 +16,27 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from colorgan.data.colorfulness import LOW_COLORFULNESS, check_min_colorfulness, too_dull
 from colorgan.data.errors import DataError, ImageError
-from colorgan.data.images import IMAGE_EXTENSIONS, decode_rgb, is_grayscale, list_visible_files, open_rgb
+from colorgan.data.images import (
+    EXTREME_ASPECT,
+    IMAGE_EXTENSIONS,
+    TOO_MANY_PIXELS,
+    decode_rgb,
+    is_grayscale,
+    list_visible_files,
+    open_rgb,
+    read_size,
+    shape_problem,
+)
+from colorgan.data.source import DataSource, SourceSplits
 from colorgan.data.transforms import CenterSquare, RandomSquareCrop
 
-logger = logging.getLogger("colorgan.data")
+logger = logging.getLogger(__name__)
 
 UNREADABLE, GRAYSCALE, NOT_IMAGE = "unreadable", "grayscale", "not an image"
+SKIP_REASONS = (UNREADABLE, GRAYSCALE, LOW_COLORFULNESS, EXTREME_ASPECT, TOO_MANY_PIXELS, NOT_IMAGE)
+"""Why a file under a photo folder is left out, in the order skip summaries list them."""
 _THUMBNAIL_SIDE = 64
 _NAMES_SHOWN = 3
 
@@ -60,21 +74,33 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-def check_image(path: Path, gray_tolerance: int | None = None) -> str | None:
-    """Why ``path`` is unusable for training (UNREADABLE or GRAYSCALE), or None when it is fine."""
+def unusable_reason(path: Path, gray_tolerance: int | None = None,
+                    min_colorfulness: float = 0.0) -> str | None:
+    """Why the file at ``path`` is unusable for training (one of SKIP_REASONS), or None when it is fine.
+
+    ``min_colorfulness`` > 0 also rejects color photos duller than that (`colorgan.data.colorfulness`).
+    """
     try:
+        problem = shape_problem(*read_size(path))
+        if problem is not None:
+            return problem
         image = decode_rgb(path, min_side=_THUMBNAIL_SIDE)
     except ImageError:
         return UNREADABLE
     image.thumbnail((_THUMBNAIL_SIDE, _THUMBNAIL_SIDE), Image.Resampling.BILINEAR)
     thumbnail = np.asarray(image)
     gray = is_grayscale(thumbnail) if gray_tolerance is None else is_grayscale(thumbnail, gray_tolerance)
-    return GRAYSCALE if gray else None
+    if gray:
+        return GRAYSCALE
+    return LOW_COLORFULNESS if too_dull(thumbnail, min_colorfulness) else None
 
 
 def scan_folder(root: str | Path, extensions: Iterable[str] = IMAGE_EXTENSIONS,
-                gray_tolerance: int | None = None, threads: int | None = None) -> FolderScan:
+                gray_tolerance: int | None = None, threads: int | None = None,
+                min_colorfulness: float = 0.0) -> FolderScan:
     """Find and validate every photo under ``root``; logs one summary line when files are skipped.
+
+    ``min_colorfulness`` > 0 also leaves out photos duller than that (counted as "low colorfulness").
 
     Raises DataError when the folder is missing, holds no photos, or none of them is usable.
     """
@@ -90,15 +116,17 @@ def scan_folder(root: str | Path, extensions: Iterable[str] = IMAGE_EXTENSIONS,
     if not images:
         found = f"; it holds {len(others)} other files, e.g. {_relative(others[0], root)}" if others else ""
         raise DataError(f"no images ({', '.join(sorted(wanted))}) found in folder {root.resolve()}{found}")
+    min_colorfulness = check_min_colorfulness(min_colorfulness)
     workers = threads or min(16, (os.cpu_count() or 1) + 4)
     with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=workers) as pool:
         warnings.simplefilter("ignore")  # PIL's remarks on odd EXIF or palettes; set once for all threads
-        reasons = list(pool.map(lambda path: check_image(path, gray_tolerance), images))
+        reasons = list(pool.map(lambda path: unusable_reason(path, gray_tolerance, min_colorfulness), images))
     outcomes = list(zip(images, reasons, strict=True))
     scan = FolderScan(root=root, usable=[path for path, reason in outcomes if reason is None])
-    for reason in (UNREADABLE, GRAYSCALE):
-        scan.skipped[reason] = [path for path, why in outcomes if why == reason]
-    scan.skipped[NOT_IMAGE] = others
+    for reason in SKIP_REASONS:
+        skipped = others if reason == NOT_IMAGE else [path for path, why in outcomes if why == reason]
+        if skipped:
+            scan.skipped[reason] = skipped
     if not scan.usable:
         raise DataError(f"no usable color photo in folder {root.resolve()}: {scan.summary()}")
     if any(scan.skipped.values()):
@@ -185,3 +213,43 @@ class FolderDataset(Dataset):
             self.failed.append(path)
             logger.warning("substituting another photo for %s (%d unreadable so far in this process): %s",
                            path, len(self.failed), error)
+
+
+class FolderSource(DataSource):
+    """Any folder tree of photos: validated once at setup, split by path hash into train and val.
+
+    Args:
+        root: the photo folder (searched recursively; jpg/jpeg/png/webp/bmp/tif/tiff).
+        image_size: side S of the square training and validation images, in pixels (>= 8).
+        val_fraction: share of photos held out for validation, in (0, 1).
+        max_val_images: cap on validation photos (surplus goes to training); None = no cap.
+        split_seed: seed of the path-hash split; the split is stable when photos are added.
+        min_scale: training crops keep [min_scale, 1] of the largest square's area.
+        hflip: random horizontal flips of the training crops.
+        min_colorfulness: leave out photos duller than this (0 = keep all; BigColor used 15).
+    """
+
+    missing_root = "data=folder needs a root folder: set data.root=/path/to/photos"
+
+    def __init__(self, root: str | Path | None, image_size: int = 128, val_fraction: float = 0.1,
+                 max_val_images: int | None = 256, split_seed: int = 0, min_scale: float = 0.5,
+                 hflip: bool = True, min_colorfulness: float = 0.0) -> None:
+        super().__init__(image_size)
+        if not root:
+            raise DataError(self.missing_root)
+        self.root = Path(root).expanduser()
+        self.val_fraction, self.max_val_images, self.split_seed = val_fraction, max_val_images, split_seed
+        self.crop = RandomSquareCrop(self.image_size, min_scale, hflip)
+        self.min_colorfulness = check_min_colorfulness(min_colorfulness)
+
+    def splits(self) -> SourceSplits:
+        scan = scan_folder(self.root, min_colorfulness=self.min_colorfulness)
+        train_files, val_files = split_files(scan.usable, self.root, self.val_fraction, self.split_seed,
+                                             self.max_val_images)
+        if not train_files or not val_files:
+            raise DataError(f"folder {self.root.resolve()} has {len(scan.usable)} usable photo(s): need at "
+                            "least 2 to make a training and a validation set")
+        train = FolderDataset(train_files, self.crop, skipped=scan.skipped)
+        val = FolderDataset(val_files, CenterSquare(self.image_size), skipped=scan.skipped)
+        note = f"; {scan.summary()}" if scan.skipped else ""
+        return SourceSplits(train, val, f"folder {self.root}{note}", scan.skipped)

@@ -17,6 +17,15 @@ IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".webp", ".bmp", "
 DEFAULT_GRAY_TOLERANCE = 12
 """Channel spread (max - min over R, G, B, in 8-bit levels) below which a pixel counts as colorless."""
 
+MAX_ASPECT = 8.0
+"""Photos longer than this many times their width (or wider than their height) are skipped: a thin strip
+(a 1×2000 PNG) would become a huge network input or cache entry and teaches nothing about photos."""
+
+MAX_PIXELS = 100_000_000
+"""Photos of more pixels than this (100 megapixels) are skipped: one would need gigabytes to decode."""
+
+EXTREME_ASPECT, TOO_MANY_PIXELS = "extreme aspect ratio", "too many pixels"
+
 _WHITE = (255, 255, 255)
 _HIGH_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 _ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
@@ -67,6 +76,24 @@ def decode_rgb(path: str | Path, min_side: int | None = None) -> Image.Image:
         raise
     except _DECODE_ERRORS as error:
         raise ImageError(f"cannot read image {path}: {error}") from error
+
+
+def read_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) of an image file from its header, without decoding it; raises ImageError."""
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except _DECODE_ERRORS as error:
+        raise ImageError(f"cannot read image {path}: {error}") from error
+
+
+def shape_problem(width: int, height: int) -> str | None:
+    """Why a ``width``×``height`` photo is unfit for training (EXTREME_ASPECT, TOO_MANY_PIXELS), or None."""
+    if width * height > MAX_PIXELS:
+        return TOO_MANY_PIXELS
+    if max(width, height) > MAX_ASPECT * max(1, min(width, height)):
+        return EXTREME_ASPECT
+    return None
 
 
 def load_rgb(path: str | Path) -> np.ndarray:

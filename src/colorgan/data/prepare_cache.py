@@ -5,7 +5,10 @@ Photos are processed in sorted order of their relative path by a process pool; u
 renamed into place, and only then the manifest is replaced. So an interrupted run keeps its complete shards,
 and running again carries on with exactly the photos a single run would have put in the next shard.
 A photo already in the cache with the same size and mtime is not read again; a changed or removed one is
-marked stale (no longer served) and a changed one is prepared again.
+marked stale (no longer served) and a changed one is prepared again. One run at a time writes a cache: it
+holds the folder's lock (`colorgan.data.lock`), a second run stops with a clear message, and temporary
+files are named per process (``.NAME.PID.RANDOM.tmp``, `colorgan.atomic`), so runs never touch each
+other's files.
 """
 
 from __future__ import annotations
@@ -25,9 +28,12 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from colorgan.atomic import atomic_file, remove_stale_temporaries
+from colorgan.data.colorfulness import THUMBNAIL_SIDE, image_colorfulness
 from colorgan.data.errors import DataError, ImageError
-from colorgan.data.folder import GRAYSCALE, NOT_IMAGE, UNREADABLE, check_image
+from colorgan.data.folder import GRAYSCALE, NOT_IMAGE, UNREADABLE, unusable_reason
 from colorgan.data.images import IMAGE_EXTENSIONS, list_visible_files, open_rgb
+from colorgan.data.lock import is_lock_file, output_lock
 from colorgan.data.prepared import (
     CROP_MODES,
     FORMAT_NAME,
@@ -41,7 +47,7 @@ from colorgan.data.prepared import (
 )
 from colorgan.data.transforms import CenterSquare, check_image_size
 
-logger = logging.getLogger("colorgan.data")
+logger = logging.getLogger(__name__)
 
 Signature = tuple[int, int]  # (file size in bytes, mtime in ns): a photo that keeps both is not read again
 
@@ -77,9 +83,15 @@ def resize_for_cache(image: Image.Image, size: int, crop: str) -> np.ndarray:
     return np.asarray(image, dtype=np.uint8)
 
 
+def stored_colorfulness(image: np.ndarray) -> float:
+    """The colorfulness a cache stores per image (of a ~64-px subsample, as the folder scan measures it)."""
+    step = max(1, max(image.shape[:2]) // THUMBNAIL_SIDE)
+    return image_colorfulness(image[::step, ::step])
+
+
 def prepare_photo(path: str, size: int, crop: str) -> tuple[str | None, np.ndarray | None]:
     """(None, image) for a usable photo, (reason, None) for one the folder source would skip."""
-    reason = check_image(Path(path))
+    reason = unusable_reason(Path(path))
     if reason is not None:
         return reason, None
     try:
@@ -103,7 +115,17 @@ def _signature(path: Path) -> Signature:
 def _new_manifest(source: Path, size: int, crop: str) -> dict[str, Any]:
     return {"format": FORMAT_NAME, "version": FORMAT_VERSION, "size": size, "crop": crop,
             "source": str(source), "images": 0, "bytes": 0, "shards": [],
-            "skipped": {UNREADABLE: [], GRAYSCALE: [], NOT_IMAGE: []}}
+            "skipped": {}}
+
+
+def _check_output(output: Path) -> None:
+    """Refuse an output folder that holds other things than a prepared cache (before touching it)."""
+    if output.exists() and not output.is_dir():
+        raise DataError(f"the output {output} is a file, not a folder; choose another --output")
+    if manifest_path(output).is_file() or (output / SHARD_FOLDER).is_dir() or not output.is_dir():
+        return
+    if any(not is_lock_file(path) for path in output.iterdir()):
+        raise DataError(f"output folder {output} is not empty and holds no prepared cache; choose another")
 
 
 def _open_manifest(output: Path, source: Path, size: int, crop: str, rebuild: bool) -> dict[str, Any]:
@@ -112,9 +134,6 @@ def _open_manifest(output: Path, source: Path, size: int, crop: str, rebuild: bo
         shutil.rmtree(output / SHARD_FOLDER, ignore_errors=True)
         manifest_path(output).unlink(missing_ok=True)
     if not manifest_path(output).is_file():
-        if output.is_dir() and any(output.iterdir()) and not (output / SHARD_FOLDER).is_dir():
-            raise DataError(f"output folder {output} is not empty and holds no prepared cache; "
-                            "choose another")
         return _new_manifest(source, size, crop)
     manifest = read_manifest(output)
     was = (manifest["source"], manifest["size"], manifest["crop"])
@@ -126,7 +145,11 @@ def _open_manifest(output: Path, source: Path, size: int, crop: str, rebuild: bo
 
 
 def _remove_orphans(output: Path, manifest: dict[str, Any]) -> None:
-    """Delete shard files (and temporary files) that no manifest entry lists: leftovers of an interruption."""
+    """Delete shard files (and temporary files) that no manifest entry lists: leftovers of an interruption.
+
+    Only called under the output's lock, so no other writer's files are in flight.
+    """
+    remove_stale_temporaries(output, locked=True)
     folder = output / SHARD_FOLDER
     if not folder.is_dir():
         return
@@ -193,23 +216,20 @@ class _ShardWriter:
     def write_shard(self, name: str) -> int:
         data_path, index_path = shard_files(self.output, name)
         data_path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = data_path.with_name(data_path.name + ".tmp")
-        with open(temporary, "wb") as handle:
+        with atomic_file(data_path, "wb") as handle:
             for image in self.images:
                 handle.write(np.ascontiguousarray(image, dtype=np.uint8).data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, data_path)
         index = {"paths": self.paths, "sizes": [size for size, _ in self.signatures],
                  "mtimes_ns": [mtime for _, mtime in self.signatures],
-                 "shapes": [list(image.shape[:2]) for image in self.images]}
+                 "shapes": [list(image.shape[:2]) for image in self.images],
+                 "colorfulness": [round(stored_colorfulness(image), 3) for image in self.images]}
         write_json_atomic(index_path, index)
         return data_path.stat().st_size
 
     def commit_manifest(self) -> None:
         manifest = self.manifest
-        for entries in manifest["skipped"].values():
-            entries.sort(key=lambda entry: entry["path"])
+        manifest["skipped"] = {reason: sorted(entries, key=lambda entry: entry["path"])
+                               for reason, entries in manifest["skipped"].items() if entries}
         manifest["images"] = sum(shard["images"] - len(shard["stale"]) for shard in manifest["shards"])
         manifest["bytes"] = sum(shard["bytes"] for shard in manifest["shards"])
         write_json_atomic(manifest_path(self.output), manifest)
@@ -238,8 +258,15 @@ def prepare_cache(source: str | Path, output: str | Path, size: int = 256, crop:
     output = Path(output).expanduser().resolve()
     if output == source or source in output.parents:
         raise DataError(f"the cache {output} must not be inside the photo folder {source}")
+    _check_output(output)
+    with output_lock(output, "prepare"):
+        return _prepare_locked(source, output, size, crop, workers, shard_images, rebuild, progress, on_shard)
+
+
+def _prepare_locked(source: Path, output: Path, size: int, crop: str, workers: int | None, shard_images: int,
+                    rebuild: bool, progress: bool, on_shard: Callable[[int], None] | None) -> PrepareReport:
+    """`prepare_cache` once the arguments are checked and the output's lock is held."""
     manifest = _open_manifest(output, source, size, crop, rebuild)
-    output.mkdir(parents=True, exist_ok=True)
     _remove_orphans(output, manifest)
 
     files = list_visible_files(source)
@@ -262,7 +289,7 @@ def prepare_cache(source: str | Path, output: str | Path, size: int = 256, crop:
     for path, (reason, image) in _run_pool(source, todo, size, crop, workers, progress):
         if image is None:
             writer.skip(path, current[path], reason or UNREADABLE)
-            report.skipped[reason or UNREADABLE] += 1
+            report.skipped[reason or UNREADABLE] = report.skipped.get(reason or UNREADABLE, 0) + 1
             continue
         shards_before = len(manifest["shards"])
         writer.add(path, current[path], image)

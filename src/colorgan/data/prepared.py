@@ -5,6 +5,7 @@ Layout of a cache folder (written by `colorgan.data.prepare_cache`, `python -m c
     CACHE/manifest.json            settings, counts, the shards, the skipped source files (JSON)
     CACHE/shards/shard-00000.bin   the shard's images, H×W×3 uint8 each, one after the other, no header
     CACHE/shards/shard-00000.json  its index: source relative path, size, mtime_ns and [H, W] of each image
+    CACHE/.colorgan.lock           held by the one `prepare` writing the cache (see `colorgan.data.lock`)
 
 Only shards listed in the manifest exist for readers; the manifest is replaced (atomically) after each
 shard is complete, so an interrupted run never leaves a half-written shard in it. Shards are opened with
@@ -15,23 +16,26 @@ from __future__ import annotations
 
 import json
 import logging
-import math
-import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from PIL import Image
 from torch.utils.data import Dataset
 
-from colorgan.data.datamodule import ColorDataModule, SourceSplits, register_source
+from colorgan import atomic
+from colorgan.data.colorfulness import (
+    LOW_COLORFULNESS,
+    THUMBNAIL_SIDE,
+    image_colorfulness,
+)
 from colorgan.data.errors import DataError
-from colorgan.data.folder import split_files
-from colorgan.data.transforms import CenterSquare, RandomSquareCrop
+from colorgan.data.folder import FolderSource, split_files
+from colorgan.data.source import SourceSplits
+from colorgan.data.transforms import CenterSquare, apply_transform
 
-logger = logging.getLogger("colorgan.data")
+logger = logging.getLogger(__name__)
 
 FORMAT_NAME = "colorgan-prepared"
 FORMAT_VERSION = 1
@@ -62,14 +66,8 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to a temporary file, flush it to disk, then rename it over ``path`` (all or nothing)."""
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "w") as handle:
-        json.dump(data, handle, indent=1)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    """Write JSON to ``path`` all or nothing (`colorgan.atomic`)."""
+    atomic.write_json(path, data, indent=1)
 
 
 def shard_files(root: Path, name: str) -> tuple[Path, Path]:
@@ -105,13 +103,16 @@ class PreparedCache:
         self.shard_names: list[str] = [shard["name"] for shard in self.manifest["shards"]]
         paths: list[str] = []
         shard_ids, offsets, heights, widths = [], [], [], []
+        scores: list[float] = []
         for shard_id, shard in enumerate(self.manifest["shards"]):
             index = read_shard_index(self.root, shard)
             stale = set(shard.get("stale", []))
+            stored = index.get("colorfulness") or [float("nan")] * len(index["paths"])
             offset = 0
             for position, (path, (height, width)) in enumerate(zip(index["paths"], index["shapes"],
                                                                    strict=True)):
                 if position not in stale:
+                    scores.append(float(stored[position]))
                     paths.append(path)
                     shard_ids.append(shard_id)
                     offsets.append(offset)
@@ -123,6 +124,7 @@ class PreparedCache:
         self.offsets = np.asarray(offsets, dtype=np.int64)
         self.shapes = np.stack([np.asarray(heights, dtype=np.int32), np.asarray(widths, dtype=np.int32)], 1) \
             if paths else np.zeros((0, 2), dtype=np.int32)
+        self.scores = np.asarray(scores, dtype=np.float64)
         self._maps: dict[int, np.memmap] = {}
 
     def __len__(self) -> int:
@@ -147,10 +149,33 @@ class PreparedCache:
         flat = self._shard(int(self.shard_ids[index]))[start : start + height * width * 3]
         return np.asarray(flat).reshape(height, width, 3)
 
+    def colorfulness(self, index: int) -> float:
+        """Colorfulness of image ``index`` (stored by prepare; computed from the image for older caches)."""
+        score = float(self.scores[index])
+        if np.isnan(score):
+            image = self.image(index)
+            step = max(1, max(image.shape[:2]) // THUMBNAIL_SIDE)
+            score = self.scores[index] = image_colorfulness(image[::step, ::step])  # as prepare stores it
+        return score
+
     def split(self, val_fraction: float, split_seed: int = 0,
               max_val_images: int | None = None) -> tuple[list[int], list[int]]:
         """(train, val) image indices: the same path-hash split as the folder source gives the photos."""
-        by_path = {self.source / path: index for index, path in enumerate(self.paths)}
+        return self.split_indices(range(len(self)), val_fraction, split_seed, max_val_images)
+
+    def split_indices(self, indices: Iterable[int], val_fraction: float, split_seed: int = 0,
+                      max_val_images: int | None = None) -> tuple[list[int], list[int]]:
+        """`split` of some of the images. A cache prepared from a dataset with its own validation photos
+        (their paths start with ``val/``; manifest ``"split": "fixed"``) keeps that split."""
+        if self.manifest.get("split") == "fixed":
+            train = [index for index in indices if not self.paths[index].startswith("val/")]
+            val = [index for index in indices if self.paths[index].startswith("val/")]
+            if max_val_images is not None and len(val) > max_val_images:
+                kept = set(split_files([Path(self.paths[index]) for index in val], Path(), 1.0 - 1e-12,
+                                       split_seed, max_val_images)[1])
+                val = [index for index in val if Path(self.paths[index]) in kept]
+            return train, val
+        by_path = {self.source / self.paths[index]: index for index in indices}
         train, val = split_files(list(by_path), self.source, val_fraction, split_seed, max_val_images)
         return [by_path[path] for path in train], [by_path[path] for path in val]
 
@@ -164,47 +189,6 @@ class PreparedCache:
         note = f", {skipped} source files skipped" if skipped else ""
         return (f"prepared cache {self.root} ({len(self)} images, {self.crop} at {self.size} px, "
                 f"from {self.source}{note})")
-
-
-def to_chw(array: np.ndarray) -> torch.Tensor:
-    """H×W×3 uint8 array -> contiguous uint8 tensor [3,H,W]."""
-    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
-
-
-class ArrayRandomSquareCrop(RandomSquareCrop):
-    """``RandomSquareCrop``'s crop distribution and flips, on H×W×3 uint8 arrays, resized by torch.
-
-    The crop box is rounded to whole pixels and resized with torch's antialiased bicubic on uint8, which
-    matches PIL's bicubic within a few levels and runs about 3× faster. PIL images still go the PIL way.
-    """
-
-    def __call__(self, image: Image.Image | np.ndarray) -> torch.Tensor:
-        if isinstance(image, Image.Image):
-            return super().__call__(image)
-        height, width = image.shape[:2]
-        scale_draw, aspect_draw, x_draw, y_draw, flip_draw = torch.rand(5).tolist()  # same draws as PIL's
-        aspect = math.exp((2.0 * aspect_draw - 1.0) * math.log(self.max_aspect))  # crop width / height
-        side_factor = math.sqrt(self.min_scale + (1.0 - self.min_scale) * scale_draw)
-        crop_width = min(float(width), height * aspect) * side_factor
-        crop_height = min(crop_width / aspect, float(height))
-        box_width, box_height = max(1, round(crop_width)), max(1, round(crop_height))
-        left = round(x_draw * (width - box_width))
-        top = round(y_draw * (height - box_height))
-        patch = np.ascontiguousarray(image[top : top + box_height, left : left + box_width])
-        channels_last = torch.from_numpy(patch).permute(2, 0, 1).unsqueeze(0)  # torch's fast uint8 layout
-        out = F.interpolate(channels_last, size=(self.size, self.size), mode="bicubic", antialias=True)[0]
-        if self.hflip and flip_draw < 0.5:
-            out = out.flip(-1)
-        return out.contiguous()
-
-
-def apply_transform(array: np.ndarray, transform: Any) -> torch.Tensor:
-    """A PIL-image transform on an H×W×3 uint8 array (an eval ``CenterSquare`` at its size is a no-op)."""
-    if isinstance(transform, ArrayRandomSquareCrop):
-        return transform(array)
-    if isinstance(transform, CenterSquare) and array.shape[:2] == (transform.size, transform.size):
-        return to_chw(array)
-    return transform(Image.fromarray(array))
 
 
 class PreparedDataset(Dataset):
@@ -229,21 +213,38 @@ class PreparedDataset(Dataset):
         return apply_transform(self.cache.image(self.indices[index]), self.transform)
 
 
-@register_source("prepared")
-def build_prepared(module: ColorDataModule) -> SourceSplits:
-    """A prepared cache at ``root``: the folder source's split; crops and flips on uint8 in the workers."""
-    if not module.root:
-        raise DataError("data source 'prepared' needs the cache folder: set data.root=/path/to/cache")
-    cache = PreparedCache(module.root)
-    if module.image_size > cache.size:
-        logger.warning("image_size %d is larger than the cache's %d px: training crops get upscaled; "
-                       "prepare the photos again with --size %d", module.image_size, cache.size,
-                       module.image_size)
-    train_indices, val_indices = cache.split(module.val_fraction, module.split_seed, module.max_val_images)
-    if not train_indices or not val_indices:
-        raise DataError(f"{cache.summary()}: need at least 2 images to make a training and a validation set")
-    train = PreparedDataset(cache, train_indices, ArrayRandomSquareCrop(module.image_size, module.min_scale,
-                                                                        module.hflip))
-    val = PreparedDataset(cache, val_indices, CenterSquare(module.image_size))
-    module.skipped = cache.skipped()
-    return SourceSplits(train, val, cache.summary())
+class PreparedSource(FolderSource):
+    """A prepared cache (``python -m colorgan.prepare``): the folder source's split of the same photos, with
+    random crops and flips on uint8 in the workers.
+
+    Args:
+        root: the cache folder.
+        image_size, val_fraction, max_val_images, split_seed, min_scale, hflip, min_colorfulness:
+            as for `FolderSource` (colorfulness is stored per image by prepare: filtering costs nothing).
+    """
+
+    missing_root = "data=prepared needs the cache folder: set data.root=/path/to/cache"
+
+    def splits(self) -> SourceSplits:
+        cache = PreparedCache(self.root)
+        skipped = cache.skipped()
+        kept = list(range(len(cache)))
+        if self.min_colorfulness > 0:
+            dull = [index for index in kept if cache.colorfulness(index) < self.min_colorfulness]
+            if dull:
+                skipped[LOW_COLORFULNESS] = [cache.source / cache.paths[index] for index in dull]
+                logger.warning("leaving out %d of %d cached images of colorfulness under %g", len(dull),
+                               len(kept), self.min_colorfulness)
+                kept = sorted(set(kept) - set(dull))
+        if self.image_size > cache.size:
+            logger.warning("image_size %d is larger than the cache's %d px: training crops get upscaled; "
+                           "prepare the photos again with --size %d", self.image_size, cache.size,
+                           self.image_size)
+        train_indices, val_indices = cache.split_indices(kept, self.val_fraction, self.split_seed,
+                                                         self.max_val_images)
+        if not train_indices or not val_indices:
+            raise DataError(f"{cache.summary()}: need at least 2 images to make a training and a validation "
+                            "set")
+        train = PreparedDataset(cache, train_indices, self.crop)
+        val = PreparedDataset(cache, val_indices, CenterSquare(self.image_size))
+        return SourceSplits(train, val, cache.summary(), skipped)

@@ -26,15 +26,17 @@ from typing import Any
 import numpy as np
 from torch.utils.data import DataLoader, Dataset
 
-from colorgan.data.datamodule import ColorDataModule, SourceSplits, register_source
+from colorgan.data.colorfulness import check_min_colorfulness
 from colorgan.data.errors import DataError, ImageError
 from colorgan.data.folder import scan_folder, split_files
 from colorgan.data.images import open_rgb
+from colorgan.data.lock import is_lock_file, output_lock
 from colorgan.data.prepare_cache import resize_for_cache
-from colorgan.data.prepared import CROP_MODES, ArrayRandomSquareCrop, apply_transform
-from colorgan.data.transforms import CenterSquare, check_image_size
+from colorgan.data.prepared import CROP_MODES
+from colorgan.data.source import DataSource, LoaderSettings, SourceSplits
+from colorgan.data.transforms import CenterSquare, RandomSquareCrop, apply_transform, check_image_size
 
-logger = logging.getLogger("colorgan.data")
+logger = logging.getLogger(__name__)
 
 META_FILE = "colorgan.json"
 SPLITS = ("train", "val")
@@ -75,8 +77,11 @@ def photo_items(path: str, root: str, size: int, crop: str) -> Iterator[dict[str
 
 def write_streaming(source: str | Path, output: str | Path, size: int = 256, crop: str = "full",
                     val_fraction: float = 0.1, split_seed: int = 0, max_val_images: int | None = 256,
-                    workers: int | None = None, chunk_bytes: str = "64MB") -> dict[str, Any]:
+                    workers: int | None = None, chunk_bytes: str = "64MB",
+                    min_colorfulness: float = 0.0) -> dict[str, Any]:
     """Validate the photos under ``source`` (as the folder source does), split them, write both splits.
+
+    ``min_colorfulness`` > 0 leaves out photos duller than that (recorded; a stream cannot filter later).
 
     The output is a local folder; copy it to object storage as it is (e.g. ``aws s3 sync``) to stream from
     there. Returns the summary written to ``colorgan.json``.
@@ -90,9 +95,19 @@ def write_streaming(source: str | Path, output: str | Path, size: int = 256, cro
                         "(e.g. aws s3 sync FOLDER URI)")
     source = Path(source).expanduser().resolve()
     output = Path(output).expanduser().resolve()
-    if output.exists() and any(output.iterdir()) and not (output / META_FILE).is_file():
+    if output.is_dir() and not (output / META_FILE).is_file() and any(not is_lock_file(path)
+                                                                      for path in output.iterdir()):
         raise DataError(f"output folder {output} is not empty and holds no streaming dataset; choose another")
-    scan = scan_folder(source)
+    with output_lock(output, "prepare"):
+        return _write_locked(litdata, source, output, size, crop, val_fraction, split_seed, max_val_images,
+                             workers, chunk_bytes, check_min_colorfulness(min_colorfulness))
+
+
+def _write_locked(litdata: Any, source: Path, output: Path, size: int, crop: str, val_fraction: float,
+                  split_seed: int, max_val_images: int | None, workers: int | None,
+                  chunk_bytes: str, min_colorfulness: float = 0.0) -> dict[str, Any]:
+    """`write_streaming` once the arguments are checked and the output's lock is held."""
+    scan = scan_folder(source, min_colorfulness=min_colorfulness)
     train, val = split_files(scan.usable, source, val_fraction, split_seed, max_val_images)
     if not train or not val:
         raise DataError(f"folder {source} has {len(scan.usable)} usable photo(s): need at least 2")
@@ -104,6 +119,7 @@ def write_streaming(source: str | Path, output: str | Path, size: int = 256, cro
                          reorder_files=False, verbose=False, start_method=START_METHOD)
     summary = {"format": "colorgan-streaming", "version": 1, "size": size, "crop": crop,
                "source": str(source), "train": len(train), "val": len(val),
+               "min_colorfulness": min_colorfulness,
                "skipped": {reason: [path.relative_to(source).as_posix() for path in paths]
                            for reason, paths in scan.skipped.items()}}
     (output / META_FILE).write_text(json.dumps(summary, indent=1) + "\n")
@@ -134,30 +150,53 @@ def open_streaming(location: str, transform: Any, shuffle: bool = False, drop_la
                                     cache_dir=cache_dir, transform=ItemTransform(transform))
 
 
-def streaming_loader(module: ColorDataModule, dataset: Dataset, train: bool) -> DataLoader:
-    """litdata's StreamingDataLoader (it advances the dataset's epoch, so each epoch is shuffled anew).
+class StreamingSource(DataSource):
+    """A litdata streaming dataset under ``root`` (a local folder or an object-store URI): its ``train/``
+    and ``val/`` splits, crops and flips on uint8 in the workers, litdata's own DataLoader.
 
-    Workers are not persistent: the epoch reaches them only when they are started again.
+    Args:
+        root: folder or URI written by ``python -m colorgan.prepare PHOTOS --output FOLDER --format litdata``.
+        image_size, min_scale, hflip: as for `FolderSource`.
+        min_colorfulness: a stream is filtered when it is written (``prepare --min-colorfulness``); asking
+            for more than it was written with is an error.
     """
-    litdata = require_litdata()
-    return litdata.StreamingDataLoader(dataset, batch_size=module.batch_size, num_workers=module.num_workers,
-                                      pin_memory=module.pin_memory)
 
+    def __init__(self, root: str | None, image_size: int = 128, min_scale: float = 0.5,
+                 hflip: bool = True, min_colorfulness: float = 0.0) -> None:
+        super().__init__(image_size)
+        if not root:
+            raise DataError("data=streaming needs data.root=FOLDER_OR_URI (written by "
+                            "python -m colorgan.prepare PHOTOS --output FOLDER --format litdata)")
+        self.root = str(root)
+        self.crop = RandomSquareCrop(self.image_size, min_scale, hflip)
+        self.min_colorfulness = check_min_colorfulness(min_colorfulness)
 
-@register_source("streaming")
-def build_streaming(module: ColorDataModule) -> SourceSplits:
-    """Train/val litdata datasets under ``root`` (local folder or object-store URI)."""
-    if not module.root:
-        raise DataError("data source 'streaming' needs data.root=FOLDER_OR_URI (written by "
-                        "python -m colorgan.prepare PHOTOS --output FOLDER --format litdata)")
-    root = str(module.root)
-    meta_path = None if is_remote(root) else Path(root).expanduser() / META_FILE
-    if meta_path is not None and meta_path.is_file():
-        size = json.loads(meta_path.read_text()).get("size", module.image_size)
-        if module.image_size > size:
-            logger.warning("image_size %d is larger than the streamed images' %d px: crops get upscaled",
-                           module.image_size, size)
-    crop = ArrayRandomSquareCrop(module.image_size, module.min_scale, module.hflip)
-    train = open_streaming(join(root, "train"), crop, shuffle=True)
-    val = open_streaming(join(root, "val"), CenterSquare(module.image_size), shuffle=False, drop_last=False)
-    return SourceSplits(train, val, f"litdata stream {root}", loader=streaming_loader)
+    def splits(self) -> SourceSplits:
+        meta_path = None if is_remote(self.root) else Path(self.root).expanduser() / META_FILE
+        skipped: dict[str, list[Path]] = {}
+        if meta_path is not None and meta_path.is_file():
+            meta = json.loads(meta_path.read_text())
+            size = meta.get("size", self.image_size)
+            if self.image_size > size:
+                logger.warning("image_size %d is larger than the streamed images' %d px: crops get upscaled",
+                               self.image_size, size)
+            written = float(meta.get("min_colorfulness", 0.0))
+            if self.min_colorfulness > written:
+                raise DataError(f"the stream at {self.root} was written with min_colorfulness {written:g}: "
+                                f"write it again with prepare --min-colorfulness {self.min_colorfulness:g}")
+            source = Path(meta.get("source", ""))
+            skipped = {reason: [source / path for path in paths]
+                       for reason, paths in meta.get("skipped", {}).items() if paths}
+        train = open_streaming(join(self.root, "train"), self.crop, shuffle=True)
+        val = open_streaming(join(self.root, "val"), CenterSquare(self.image_size), shuffle=False,
+                             drop_last=False)
+        return SourceSplits(train, val, f"litdata stream {self.root}", skipped)
+
+    def loader(self, dataset: Dataset, train: bool, settings: LoaderSettings) -> DataLoader:
+        """litdata's StreamingDataLoader (it advances the dataset's epoch, so each epoch is shuffled anew).
+
+        Workers are not persistent: the epoch reaches them only when they are started again.
+        """
+        litdata = require_litdata()
+        return litdata.StreamingDataLoader(dataset, batch_size=settings.batch_size,
+                                          num_workers=settings.num_workers, pin_memory=settings.pin_memory)

@@ -1,11 +1,13 @@
-"""uint8 geometric transforms: PIL image in, uint8 tensor [3,S,S] out. No color conversion here."""
+"""uint8 geometric transforms: PIL image or H×W×3 uint8 array in, uint8 tensor [3,S,S] out. No color here."""
 
 from __future__ import annotations
 
 import math
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from colorgan.data.errors import DataError
@@ -18,6 +20,21 @@ def check_image_size(image_size: int) -> int:
     if isinstance(image_size, bool) or not isinstance(image_size, int | np.integer) or image_size < 8:
         raise DataError(f"image_size must be an integer >= 8, got {image_size!r}")
     return int(image_size)
+
+
+class CropDraw(NamedTuple):
+    """A random crop: its size in source pixels, its position as fractions of the slack, a flip."""
+
+    width: float
+    height: float
+    x: float
+    y: float
+    flip: bool
+
+
+def to_chw(array: np.ndarray) -> torch.Tensor:
+    """H×W×3 uint8 array -> contiguous uint8 tensor [3,H,W]."""
+    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
 
 
 def to_chw_uint8(image: Image.Image) -> torch.Tensor:
@@ -52,6 +69,10 @@ class RandomSquareCrop:
     square), its side is ``sqrt(scale)`` times the largest crop of that aspect that fits, with scale
     uniform in [min_scale, 1]. Crops always fit, so there is no retry loop; small images are upscaled.
     Randomness comes from torch's global generator (seeded per worker by the DataLoader).
+
+    A PIL image is resized by PIL (bicubic); an H×W×3 uint8 array (prepared cache, stream) by torch's
+    antialiased bicubic on uint8 with the box rounded to whole pixels: within a few levels of PIL's and
+    about 3× faster. Both draw the same crop from the same random numbers (`draw`).
     """
 
     def __init__(self, size: int, min_scale: float = 0.5, hflip: bool = True,
@@ -70,19 +91,46 @@ class RandomSquareCrop:
         """Shortest source side that keeps the smallest crop at full resolution."""
         return math.ceil(self.size * self.max_aspect / math.sqrt(self.min_scale))
 
-    def __call__(self, image: Image.Image) -> torch.Tensor:
-        width, height = image.size
+    def draw(self, width: int, height: int) -> CropDraw:
+        """One random crop of a ``width``×``height`` image: its size, where it sits, whether to flip."""
         scale_draw, aspect_draw, x_draw, y_draw, flip_draw = torch.rand(5).tolist()
-        log_aspect = math.log(self.max_aspect)
-        aspect = math.exp((2.0 * aspect_draw - 1.0) * log_aspect)  # crop width / crop height
-        fit_width = min(float(width), height * aspect)
+        aspect = math.exp((2.0 * aspect_draw - 1.0) * math.log(self.max_aspect))  # crop width / height
         side_factor = math.sqrt(self.min_scale + (1.0 - self.min_scale) * scale_draw)
-        crop_width = fit_width * side_factor
+        crop_width = min(float(width), height * aspect) * side_factor
         crop_height = min(crop_width / aspect, float(height))
-        left = x_draw * (width - crop_width)
-        top = y_draw * (height - crop_height)
-        box = (left, top, left + crop_width, top + crop_height)
+        return CropDraw(crop_width, crop_height, x_draw, y_draw, self.hflip and flip_draw < 0.5)
+
+    def __call__(self, image: Image.Image | np.ndarray) -> torch.Tensor:
+        if not isinstance(image, Image.Image):
+            return self._crop_array(np.asarray(image))
+        width, height = image.size
+        crop = self.draw(width, height)
+        left = crop.x * (width - crop.width)
+        top = crop.y * (height - crop.height)
+        box = (left, top, left + crop.width, top + crop.height)
         out = image.resize((self.size, self.size), _RESAMPLE, box=box)
-        if self.hflip and flip_draw < 0.5:
+        if crop.flip:
             out = out.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         return to_chw_uint8(out)
+
+    def _crop_array(self, image: np.ndarray) -> torch.Tensor:
+        height, width = image.shape[:2]
+        crop = self.draw(width, height)
+        box_width, box_height = max(1, round(crop.width)), max(1, round(crop.height))
+        left = round(crop.x * (width - box_width))
+        top = round(crop.y * (height - box_height))
+        patch = np.ascontiguousarray(image[top : top + box_height, left : left + box_width])
+        channels_last = torch.from_numpy(patch).permute(2, 0, 1).unsqueeze(0)  # torch's fast uint8 layout
+        out = F.interpolate(channels_last, size=(self.size, self.size), mode="bicubic", antialias=True)[0]
+        if crop.flip:
+            out = out.flip(-1)
+        return out.contiguous()
+
+
+def apply_transform(array: np.ndarray, transform: Any) -> torch.Tensor:
+    """A transform on an H×W×3 uint8 array (an eval ``CenterSquare`` at its size is a no-op)."""
+    if isinstance(transform, RandomSquareCrop):
+        return transform(array)
+    if isinstance(transform, CenterSquare) and array.shape[:2] == (transform.size, transform.size):
+        return to_chw(array)
+    return transform(Image.fromarray(array))

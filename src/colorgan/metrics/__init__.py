@@ -1,6 +1,7 @@
 """Colorization metrics, computed on final RGB in [0, 1] the same way for every color space.
 
-All image metrics take ``[B,3,H,W]`` batches and return one value per image (``[B]``).
+All image metrics take ``[B,3,H,W]`` batches and return one value per image (``[B]``). A NaN in an image
+gives that image a NaN score (never 0 or a perfect value), so a diverged model cannot look good.
 """
 
 from __future__ import annotations

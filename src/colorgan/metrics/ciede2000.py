@@ -3,7 +3,7 @@
 Implemented from the paper's equations (1)-(22), including its notes on the hue mean and hue difference
 when one chroma is zero and when the hues straddle 0/360 degrees. Works for any floating dtype (use
 float64 to reproduce the published 4-decimal values exactly) and is differentiable with finite gradients,
-also at zero chroma and identical inputs.
+also at zero chroma and identical inputs. A NaN input gives NaN for that pixel, never 0.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ _POW25_7 = 25.0**7
 
 
 def _safe_sqrt(x: Tensor) -> Tensor:
-    """sqrt with a zero (not infinite) gradient at 0 and 0 for tiny negative rounding errors."""
+    """sqrt with a zero (not infinite) gradient at 0 and 0 for tiny negative rounding errors; NaN stays NaN
+    (a NaN must never pass for a perfect score)."""
     positive = x > 0
-    return torch.where(
-        positive, torch.sqrt(torch.where(positive, x, torch.ones_like(x))), torch.zeros_like(x)
-    )
+    root = torch.sqrt(torch.where(positive, x, torch.ones_like(x)))
+    return torch.where(positive, root, torch.where(torch.isnan(x), x, torch.zeros_like(x)))
 
 
 def _hue_degrees(b: Tensor, a: Tensor) -> Tensor:

@@ -2,6 +2,8 @@
 
 Every function takes ``[B,3,H,W]`` batches and returns one value per image, ``[B]``, so callers can
 average, keep per-image tables or find the worst images. Lab values come from kornia (D65).
+A NaN (or, for the Lab metrics, infinite) pixel makes that image's score NaN: a diverged model never
+scores as a perfect one.
 """
 
 from __future__ import annotations
@@ -46,9 +48,15 @@ def ssim(pred: Tensor, target: Tensor) -> Tensor:
     return structural_similarity_index_measure(pred, target, data_range=1.0, reduction="none")
 
 
+def _to_lab(rgb: Tensor) -> Tensor:
+    """CIE Lab of RGB clipped to [0, 1]; NaN and ±inf become NaN (not a clipped, valid-looking color)."""
+    clipped = torch.where(torch.isfinite(rgb), rgb.clamp(0.0, 1.0), torch.full_like(rgb, float("nan")))
+    return kc.rgb_to_lab(clipped)
+
+
 def _lab_pair(pred: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     pred, target = _check_pair(pred, target)
-    return kc.rgb_to_lab(pred.clamp(0.0, 1.0)), kc.rgb_to_lab(target.clamp(0.0, 1.0))
+    return _to_lab(pred), _to_lab(target)
 
 
 def _ab_auc_from_lab(pred_lab: Tensor, target_lab: Tensor, max_threshold: float) -> Tensor:

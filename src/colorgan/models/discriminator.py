@@ -1,8 +1,15 @@
-"""pix2pix PatchGAN discriminator, conditioned on luma by concatenation."""
+"""PatchGAN discriminator conditioned on luma by concatenation: pix2pix's 70x70 D and cheaper variants.
+
+The cost of a PatchGAN is almost all in its widest layers (pix2pix: 64 -> 512 channels, the stride-1
+256 -> 512 convolution above all). ``max_channels`` caps the width, ``base_channels`` scales every layer
+(cost ~ its square), ``downsample`` judges an average-pooled image (cost / downsample², receptive field ×
+downsample); ``num_layers`` sets the depth and with it the receptive field (3: 70x70).
+"""
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm as apply_spectral_norm
 
@@ -25,17 +32,21 @@ class PatchDiscriminator(nn.Module):
         num_layers: int = 3,
         norm: str = "batch",
         spectral_norm: bool = False,
+        max_channels: int = 512,
+        downsample: int = 1,
     ) -> None:
         super().__init__()
         if norm not in DISCRIMINATOR_NORMS:
             choices = ", ".join(DISCRIMINATOR_NORMS)
             raise ValueError(f"unknown discriminator norm {norm!r}: choose one of {choices}")
-        sizes = {"in_channels": in_channels, "base_channels": base_channels, "num_layers": num_layers}
+        sizes = {"in_channels": in_channels, "base_channels": base_channels, "num_layers": num_layers,
+                 "max_channels": max_channels, "downsample": downsample}
         for label, value in sizes.items():
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{label} must be a positive int, got {value!r}")
         self.in_channels = in_channels
         self.spectral_norm = spectral_norm
+        self.downsample = downsample
 
         layers: list[nn.Module] = [
             self._conv(in_channels + 1, base_channels, 2, bias=True),
@@ -43,7 +54,7 @@ class PatchDiscriminator(nn.Module):
         ]
         channels = base_channels
         for index in range(1, num_layers + 1):
-            out_channels = base_channels * min(2**index, 8)
+            out_channels = min(base_channels * min(2**index, 8), max(max_channels, base_channels))
             stride = 2 if index < num_layers else 1
             layers += [
                 self._conv(channels, out_channels, stride, bias=norm != "batch"),
@@ -71,10 +82,11 @@ class PatchDiscriminator(nn.Module):
         for conv in self._convs():
             field += (conv.kernel_size[0] - 1) * jump
             jump *= conv.stride[0]
-        return field
+        return field * self.downsample
 
     def output_size(self, size: int) -> int:
         """Side of the logit map for an input side of ``size`` pixels."""
+        size //= self.downsample
         for conv in self._convs():
             size = (size + 2 * conv.padding[0] - conv.kernel_size[0]) // conv.stride[0] + 1
         return size
@@ -97,4 +109,7 @@ class PatchDiscriminator(nn.Module):
                 f"image {luma.shape[-2]}x{luma.shape[-1]} is too small for this PatchDiscriminator "
                 f"(needs at least {smallest} px per side)"
             )
-        return self.layers(torch.cat([luma.to(color.dtype), color], dim=1))
+        pair = torch.cat([luma.to(color.dtype), color], dim=1)
+        if self.downsample > 1:
+            pair = F.avg_pool2d(pair, self.downsample)
+        return self.layers(pair)

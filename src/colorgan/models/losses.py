@@ -1,4 +1,5 @@
-"""Adversarial losses (vanilla/BCE, LSGAN, hinge) for patch logits, and the R1 gradient penalty."""
+"""Training losses: the chroma reconstruction loss of both stages (L1 or Huber), the adversarial losses
+(vanilla/BCE, LSGAN, hinge) for patch logits, and the R1 gradient penalty."""
 
 from __future__ import annotations
 
@@ -6,7 +7,44 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from colorgan.errors import UserError
+
+CHROMA_LOSSES = ("l1", "huber")
 ADVERSARIAL_LOSSES = ("vanilla", "lsgan", "hinge")
+
+
+class ChromaLoss:
+    """Mean L1 or Huber (smooth L1 with ``huber_delta``) between predicted and true normalized chroma.
+
+    The one reconstruction loss of both stages: stage 1's objective, the GAN's λ·reconstruction term and
+    both stages' ``val/loss``. Computed in float32 whatever the autocast dtype.
+
+    Example:
+        >>> import torch
+        >>> ChromaLoss("l1")(torch.zeros(1, 2, 2, 2), torch.ones(1, 2, 2, 2)).item()
+        1.0
+        >>> huber = ChromaLoss("huber", huber_delta=0.5)
+        >>> huber(torch.zeros(1, 2, 2, 2), torch.full((1, 2, 2, 2), 0.5)).item()
+        0.25
+    """
+
+    def __init__(self, kind: str = "l1", huber_delta: float = 0.05) -> None:
+        if kind not in CHROMA_LOSSES:
+            raise UserError(f"model.loss must be one of {', '.join(CHROMA_LOSSES)}, got {kind!r}")
+        if not float(huber_delta) > 0:
+            raise UserError(f"model.huber_delta must be > 0, got {huber_delta!r}")
+        self.kind = kind
+        self.huber_delta = float(huber_delta)
+
+    def __call__(self, pred: Tensor, target: Tensor) -> Tensor:
+        pred, target = pred.float(), target.float()
+        if self.kind == "huber":
+            return F.smooth_l1_loss(pred, target, beta=self.huber_delta)
+        return F.l1_loss(pred, target)
+
+    def __repr__(self) -> str:
+        delta = f", huber_delta={self.huber_delta}" if self.kind == "huber" else ""
+        return f"ChromaLoss(kind={self.kind!r}{delta})"
 
 
 class AdversarialLoss:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import timm
 import torch
 from timm.models import load_state_dict
 
+from colorgan.atomic import atomic_file
 from colorgan.errors import UserError
 
 WEIGHTS_FILE_SUFFIXES = (".pth", ".pt", ".safetensors", ".bin")
@@ -178,13 +178,6 @@ def _cached_file_fits(path: Path, reference: dict[str, torch.Tensor]) -> bool:
 
 
 def _atomic_save(state: dict[str, torch.Tensor], target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        os.chmod(tmp_name, 0o644)
-        torch.save(state, tmp_name)
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_file(target, "wb") as handle:
+        torch.save(state, handle)
+    os.chmod(target, 0o644)

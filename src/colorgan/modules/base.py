@@ -1,43 +1,69 @@
-"""What both training stages share: color space, generator, device-side batch preparation, validation."""
+"""What both training stages share: color space, generator, device-side batch preparation, the chroma loss,
+the encoder-freeze schedule, the guard against non-finite losses, validation and the inference record."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
-from torch import Tensor, nn
+from torch import Tensor
 
-from colorgan.color import ColorSpace, get_colorspace
+from colorgan import checkpoints
+from colorgan.color import get_colorspace
 from colorgan.metrics import colorfulness, delta_e00, gray_baseline, psnr
+from colorgan.models.hints import EVAL_PATCH, HintSettings, simulate_hints, truth_hints
+from colorgan.models.losses import ChromaLoss
+from colorgan.modules.nonfinite import NonFiniteGuard
 
-CHECKPOINT_FORMAT = 1
+log = logging.getLogger(__name__)
 
-
-def build_generator(generator: dict[str, Any], colorspace: ColorSpace) -> nn.Module:
-    """Instantiate the generator config; its output channels come from the color space."""
-    return instantiate(generator, chroma_channels=colorspace.chroma_channels, _convert_="all")
+#: true-color hints per validation image for the ``val/hints_*`` metrics of a hint model
+VAL_HINTS = 10
 
 
 class ColorizationModule(pl.LightningModule):
-    """Base LightningModule: uint8 RGB batches in, luma/chroma split on the device, quality metrics out."""
+    """Base LightningModule: uint8 RGB batches in, luma/chroma split on the device, quality metrics out.
+
+    Shared by both stages: ``chroma_loss`` (l1 | huber), the encoder-freeze schedule (the generator keeps
+    whether its encoder is frozen; ``train/encoder_frozen`` is logged every step) and the non-finite
+    guard (``train/nonfinite_steps``; see `colorgan.modules.nonfinite`).
+
+    With ``hints.enabled`` the generator also takes color hints (`colorgan.models.hints`): training batches
+    get simulated hints from their own truth; validation scores the automatic colorization (no hints,
+    ``val/psnr``...) and, with `VAL_HINTS` true-color hints drawn with a fixed seed, ``val/hints_psnr``...
+    """
 
     stage: str = "base"
+    #: the learning-rate settings to name when training stops on non-finite losses
+    learning_rate_keys: str = "the learning rate"
 
     def __init__(
         self,
         colorspace: str,
         generator: dict[str, Any],
         image_size: int = 128,
+        loss: str = "l1",
+        huber_delta: float = 0.05,
+        freeze_encoder_steps: int = 0,
+        max_nonfinite_steps: int | None = 5,
         channels_last: bool | str = "auto",
         compile: bool = False,
+        hints: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.colorspace = get_colorspace(colorspace)
-        self.generator = build_generator(generator, self.colorspace)
+        self.chroma_loss = ChromaLoss(loss, huber_delta)
+        self.hint_settings = HintSettings.from_config(hints)
+        channels = self.colorspace.chroma_channels  # the generator's outputs come from the color space
+        extra = {"hints": True} if self.hint_settings.enabled else {}
+        self.generator = instantiate(generator, chroma_channels=channels, **extra, _convert_="all")
         self.generator_config = generator
         self.image_size = image_size
+        self.freeze_encoder_steps = int(freeze_encoder_steps)
+        self.nonfinite = NonFiniteGuard(max_nonfinite_steps, self.learning_rate_keys)
         self.channels_last_setting = channels_last
         self.compile_networks = compile
         self.use_channels_last = False
@@ -63,11 +89,18 @@ class ColorizationModule(pl.LightningModule):
             rgb = rgb.contiguous(memory_format=torch.channels_last)
         _, chroma = self.colorspace.split(rgb)
         luma = self.colorspace.model_input(rgb)  # what a B&W photo of the scene gives, as at inference
-        return {"rgb": rgb, "luma": luma, "chroma": chroma}
+        prepared = {"rgb": rgb, "luma": luma, "chroma": chroma}
+        if self.hint_settings.enabled and self.training:  # simulated from the truth, on the device
+            prepared["hints"] = simulate_hints(chroma, self.hint_settings)
+        return prepared
 
-    def forward(self, luma: Tensor) -> Tensor:
-        """Predicted normalized chroma for a luma batch."""
-        return self.generator(luma)
+    def forward(self, luma: Tensor, hints: Tensor | None = None) -> Tensor:
+        """Predicted normalized chroma for a luma batch (and hint maps, for a hint model)."""
+        return self.generator(luma, hints) if hints is not None else self.generator(luma)
+
+    def generate(self, batch: dict[str, Tensor]) -> Tensor:
+        """The generator's chroma for a prepared batch, with its hints when it has some."""
+        return self(batch["luma"], batch.get("hints"))
 
     @torch.no_grad()
     def predict_rgb(self, luma: Tensor) -> Tensor:
@@ -75,10 +108,37 @@ class ColorizationModule(pl.LightningModule):
         chroma = self.generator(luma)
         return self.colorspace.merge(luma.float(), chroma.float())
 
+    # ---- shared training rules ---------------------------------------------------------------
+    def encoder_should_be_frozen(self) -> bool:
+        """The schedule: frozen for the first ``freeze_encoder_steps`` global steps (-1: always)."""
+        steps = self.freeze_encoder_steps
+        return steps < 0 or self.global_step < steps
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        frozen = self.encoder_should_be_frozen()
+        if frozen != self.generator.encoder_frozen:
+            self.generator.set_encoder_frozen(frozen)
+        self.log("train/encoder_frozen", float(self.generator.encoder_frozen))
+
+    def all_finite(self, *losses: Tensor) -> bool:
+        """Whether every loss is finite on every process (so that all processes take the same branch)."""
+        finite = all(bool(torch.isfinite(loss.detach()).all()) for loss in losses)
+        return self.trainer.strategy.reduce_boolean_decision(finite, all=True)
+
+    def record_step(self, finite: bool) -> None:
+        """Count one training batch as finite or not; warn on a skipped step, stop after too many in a row."""
+        self.nonfinite.record(finite, self.global_step)  # raises NonFiniteLossError at the limit
+        if not finite and self.trainer.is_global_zero:
+            log.warning(
+                "non-finite training loss at step %d: optimizer step skipped (%d in a row, %d in all)",
+                self.global_step, self.nonfinite.streak, self.nonfinite.total,
+            )
+        self.log("train/nonfinite_steps", float(self.nonfinite.total))
+
     # ---- validation ----------------------------------------------------------------------------
     def validation_loss(self, batch: dict[str, Tensor], chroma: Tensor) -> dict[str, Tensor]:
-        """Stage-specific validation losses (keys are logged under val/)."""
-        return {}
+        """Validation losses (keys are logged under val/): the shared chroma loss."""
+        return {"loss": self.chroma_loss(chroma, batch["chroma"])}
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         chroma = self.generator(batch["luma"]).float()
@@ -93,6 +153,7 @@ class ColorizationModule(pl.LightningModule):
             "colorfulness_true": colorfulness(rgb).mean(),
             "baseline_gray/psnr": psnr(gray, rgb).mean(),
             "baseline_gray/deltae00": delta_e00(gray, rgb).mean(),
+            **self.validation_with_hints(batch, batch_idx),
         }
         shown = {"deltae00"}
         for prog_bar in (True, False):
@@ -103,16 +164,22 @@ class ColorizationModule(pl.LightningModule):
                 prog_bar=prog_bar,
             )
 
+    def validation_with_hints(self, batch: dict[str, Tensor], batch_idx: int) -> dict[str, Tensor]:
+        """PSNR and ΔE00 with `VAL_HINTS` true-color hints (same places every epoch); {} without hints."""
+        if not self.hint_settings.enabled:
+            return {}
+        generator = torch.Generator().manual_seed(batch_idx)
+        hints = truth_hints(batch["chroma"].float(), VAL_HINTS, EVAL_PATCH, generator)
+        rgb_pred = self.colorspace.merge(batch["luma"], self.generator(batch["luma"], hints).float())
+        rgb = batch["rgb"]
+        return {"hints_psnr": psnr(rgb_pred, rgb).mean(), "hints_deltae00": delta_e00(rgb_pred, rgb).mean()}
+
     # ---- checkpoints ---------------------------------------------------------------------------
     def inference_record(self) -> dict[str, Any]:
         """Plain data that lets inference rebuild the generator from the checkpoint alone."""
-        return {
-            "format": CHECKPOINT_FORMAT,
-            "stage": self.stage,
-            "colorspace": self.colorspace.name,
-            "generator": self.generator_config,
-            "image_size": int(self.image_size),
-        }
+        hints = self.hint_settings.as_dict() if self.hint_settings.enabled else None
+        return checkpoints.inference_record(self.stage, self.colorspace.name, self.generator_config,
+                                            self.image_size, hints=hints)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["colorgan"] = self.inference_record()

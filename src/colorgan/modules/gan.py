@@ -1,8 +1,10 @@
 """Stage 2: the U-Net refined against a PatchGAN discriminator (pix2pix: adversarial loss + λ·L1).
 
 One training batch is one global step: first the discriminator, on detached fakes; then the generator, to
-fool the (toggled-off) discriminator while staying close to the truth in L1. During the optional warm-up
-(``d_warmup_steps``, DeOldify's "NoGAN" recipe) only the discriminator learns, on the frozen generator.
+fool the (toggled-off) discriminator while staying close to the truth in the chroma loss (L1 or Huber,
+shared with stage 1). During the optional warm-up (``d_warmup_steps``, DeOldify's "NoGAN" recipe) only
+the discriminator learns, on the frozen generator. A non-finite loss skips that network's update (the
+batch still counts as one global step) and is counted by the shared guard.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from hydra.utils import instantiate
 from pytorch_lightning.core.optimizer import LightningOptimizer
 from torch import Tensor, nn
@@ -41,10 +42,17 @@ def uncounted(optimizer: LightningOptimizer) -> Iterator[None]:
         optimizer._on_before_step, optimizer._on_after_step = before, after
 
 
-class ColorGANModule(ColorizationModule):
+def count_skipped_step(optimizer: LightningOptimizer) -> None:
+    """Advance ``trainer.global_step`` as ``optimizer.step()`` would, without updating any weight."""
+    optimizer._on_before_step()
+    optimizer._on_after_step()
+
+
+class GANModule(ColorizationModule):
     """Generator + PatchGAN discriminator conditioned on luma; manual optimization (works under DDP/bf16)."""
 
     stage = "gan"
+    learning_rate_keys = "model.g_optimizer.lr and model.d_optimizer.lr"
 
     def __init__(
         self,
@@ -57,79 +65,86 @@ class ColorGANModule(ColorizationModule):
         adversarial_loss: str = "vanilla",
         adversarial_weight: float = 1.0,
         l1_weight: float = 100.0,
+        loss: str = "l1",
+        huber_delta: float = 0.05,
         real_label: float = 1.0,
         r1_gamma: float = 0.0,
         g_optimizer: dict[str, Any] | None = None,
         d_optimizer: dict[str, Any] | None = None,
         scheduler: dict[str, Any] | None = None,
         d_warmup_steps: int = 0,
+        d_single_pass: bool = False,
         freeze_encoder_steps: int = 0,
+        max_nonfinite_steps: int | None = 5,
         gradient_clip_val: float | None = None,
         channels_last: bool | str = "auto",
         compile: bool = False,
+        hints: dict[str, Any] | None = None,
     ) -> None:
         if d_space not in DISCRIMINATOR_SPACES:
             raise ValueError(f"model.d_space must be one of {DISCRIMINATOR_SPACES}, got {d_space!r}")
         if d_warmup_steps < 0 or r1_gamma < 0 or l1_weight < 0 or adversarial_weight < 0:
             raise ValueError("model.d_warmup_steps, r1_gamma, l1_weight and adversarial_weight must be >= 0")
-        super().__init__(colorspace, generator, image_size, channels_last, compile)
+        super().__init__(
+            colorspace, generator, image_size, loss, huber_delta, freeze_encoder_steps, max_nonfinite_steps,
+            channels_last, compile, hints=hints,
+        )
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.adversarial = AdversarialLoss(adversarial_loss, real_label)
         self.judge_space = None if d_space == "chroma" else get_colorspace(d_space)
         d_channels = self.colorspace.chroma_channels if self.judge_space is None else 3
+        d_channels += self.generator.hint_channels  # a hint model's D is conditioned on the hints too
         self.discriminator: nn.Module = instantiate(discriminator, in_channels=d_channels, _convert_="all")
-        self.encoder_frozen: bool | None = None
+        self.batch_finite = True  # whether every update of the current batch had a finite loss
 
     def compile_modules(self) -> None:
         super().compile_modules()
         self.discriminator.compile()
 
     # ---- what the discriminator sees ---------------------------------------------------------
-    def judged(self, luma: Tensor, chroma: Tensor) -> Tensor:
-        """The color image the discriminator judges, in ``d_space``, differentiable w.r.t. ``chroma``."""
-        if self.judge_space is None:
-            return chroma
-        return self.judge_space.encode(self.colorspace.merge(luma, chroma))
+    def judged(self, luma: Tensor, chroma: Tensor, hints: Tensor | None = None) -> Tensor:
+        """The color image the discriminator judges, in ``d_space``, differentiable w.r.t. ``chroma``;
+        followed by the hint map (hint chroma + mask) for a hint model, so that D is conditioned on it."""
+        color = chroma
+        if self.judge_space is not None:
+            color = self.judge_space.encode(self.colorspace.merge(luma, chroma))
+        return color if hints is None else torch.cat([color, hints.to(color.dtype)], dim=1)
 
     def in_warmup(self) -> bool:
         """Whether this step trains the discriminator alone on the frozen generator."""
         return self.global_step < self.hparams.d_warmup_steps
 
-    def frozen_generator_output(self, luma: Tensor) -> Tensor:
+    def frozen_generator_output(self, luma: Tensor, hints: Tensor | None = None) -> Tensor:
         """G(luma) with G untouched: eval mode (BatchNorm statistics fixed), no graph."""
         was_training = self.generator.training
         self.generator.eval()
         with torch.no_grad():
-            chroma = self.generator(luma)
+            chroma = self(luma, hints)
         self.generator.train(was_training)
         return chroma
 
     # ---- training ----------------------------------------------------------------------------
-    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
-        steps = self.hparams.freeze_encoder_steps
-        frozen = steps < 0 or self.global_step < steps
-        if frozen != self.encoder_frozen:
-            self.generator.set_encoder_frozen(frozen)
-            self.encoder_frozen = frozen
-
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         g_opt, d_opt = self.optimizers()
         g_sched, d_sched = self.schedulers()
-        luma, chroma_true = batch["luma"], batch["chroma"]
+        luma, chroma_true, hints = batch["luma"], batch["chroma"], batch.get("hints")
+        self.batch_finite = True
         warmup = self.in_warmup()
-        fake_chroma = self.frozen_generator_output(luma) if warmup else self.generator(luma)
-        real = self.judged(luma, chroma_true).detach()
-        logs = self.discriminator_step(d_opt, luma, real, self.judged(luma, fake_chroma.detach()), warmup)
+        fake_chroma = self.frozen_generator_output(luma, hints) if warmup else self(luma, hints)
+        real = self.judged(luma, chroma_true, hints).detach()
+        fake = self.judged(luma, fake_chroma.detach(), hints)
+        logs = self.discriminator_step(d_opt, luma, real, fake, warmup)
         if d_sched is not None:
             d_sched.step()
         if not warmup:
-            logs |= self.generator_step(g_opt, luma, fake_chroma, chroma_true)
+            logs |= self.generator_step(g_opt, luma, fake_chroma, chroma_true, hints)
             if g_sched is not None:
                 g_sched.step()
         else:
-            logs["g_l1"] = F.l1_loss(fake_chroma.float(), chroma_true.float())
+            logs["g_l1"] = self.chroma_loss(fake_chroma, chroma_true)
         logs["warmup"] = torch.tensor(float(warmup))
+        self.record_step(self.batch_finite)
         for prog_bar in (True, False):
             shown = {f"train/{k}": v for k, v in logs.items() if (k in ("g_l1", "d_loss")) == prog_bar}
             self.log_dict(shown, batch_size=luma.shape[0], prog_bar=prog_bar)
@@ -142,8 +157,7 @@ class ColorGANModule(ColorizationModule):
         with self.toggled_optimizer(d_opt):
             if gamma > 0:
                 real = real.requires_grad_(True)
-            real_logits = self.discriminator(luma, real)
-            fake_logits = self.discriminator(luma, fake)
+            real_logits, fake_logits = self.judge_pair(luma, real, fake)
             d_real, d_fake = self.adversarial.discriminator(real_logits, fake_logits)
             d_loss = d_real + d_fake
             logs: dict[str, Tensor] = {}
@@ -162,30 +176,50 @@ class ColorGANModule(ColorizationModule):
             "d_acc_fake": acc_fake,
         }
 
+    def judge_pair(self, luma: Tensor, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+        """D's logits for the real and the fake pairs: one pass on both stacked along the batch
+        (``d_single_pass``: fewer, larger kernels; a BatchNorm D then normalizes real and fake together),
+        else one pass each (pix2pix)."""
+        if not self.hparams.d_single_pass:
+            return self.discriminator(luma, real), self.discriminator(luma, fake)
+        logits = self.discriminator(torch.cat([luma, luma]), torch.cat([real, fake]))
+        real_logits, fake_logits = logits.split(luma.shape[0])
+        return real_logits, fake_logits
+
     def generator_step(
-        self, g_opt: LightningOptimizer, luma: Tensor, fake_chroma: Tensor, chroma_true: Tensor
+        self, g_opt: LightningOptimizer, luma: Tensor, fake_chroma: Tensor, chroma_true: Tensor,
+        hints: Tensor | None = None,
     ) -> dict[str, Tensor]:
-        """One G update: fool the discriminator (whose parameters get no gradient) + λ·L1 on chroma."""
+        """One G update: fool the discriminator (whose parameters get no gradient) + λ·chroma loss."""
         with self.toggled_optimizer(g_opt):
-            g_adv = self.adversarial.generator(self.discriminator(luma, self.judged(luma, fake_chroma)))
-            g_l1 = F.l1_loss(fake_chroma.float(), chroma_true.float())
+            judged = self.judged(luma, fake_chroma, hints)
+            g_adv = self.adversarial.generator(self.discriminator(luma, judged))
+            g_l1 = self.chroma_loss(fake_chroma, chroma_true)
             g_loss = self.hparams.adversarial_weight * g_adv + self.hparams.l1_weight * g_l1
             self.optimize(g_opt, g_loss, counted=True)
         return {"g_adv": g_adv.detach(), "g_l1": g_l1.detach(), "g_loss": g_loss.detach()}
 
     def optimize(self, optimizer: LightningOptimizer, loss: Tensor, counted: bool) -> None:
-        """Backward, optional norm clipping, step; then free the gradients so none leak into the next step."""
+        """Backward, optional norm clipping, step; then free the gradients so none leak into the next step.
+
+        A loss that is not finite on some process is still backpropagated (DDP needs every process to) but
+        updates nothing; a counted step still advances the global step, so one batch stays one step.
+        """
+        finite = self.all_finite(loss)
+        self.batch_finite &= finite
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
-        if self.hparams.gradient_clip_val:
-            self.clip_gradients(
-                optimizer, gradient_clip_val=self.hparams.gradient_clip_val, gradient_clip_algorithm="norm"
-            )
-        if counted:
-            optimizer.step()
+        if not finite:
+            if counted:
+                count_skipped_step(optimizer)
         else:
-            with uncounted(optimizer):
+            if clip := self.hparams.gradient_clip_val:
+                self.clip_gradients(optimizer, gradient_clip_val=clip, gradient_clip_algorithm="norm")
+            if counted:
                 optimizer.step()
+            else:
+                with uncounted(optimizer):
+                    optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
     def schedulers(self) -> tuple[Any, Any]:
@@ -193,10 +227,7 @@ class ColorGANModule(ColorizationModule):
         schedulers = self.lr_schedulers()
         return tuple(schedulers) if isinstance(schedulers, list) else (None, None)
 
-    # ---- validation and optimizers -------------------------------------------------------------
-    def validation_loss(self, batch: dict[str, Tensor], chroma: Tensor) -> dict[str, Tensor]:
-        return {"loss": F.l1_loss(chroma.float(), batch["chroma"].float())}
-
+    # ---- optimizers ----------------------------------------------------------------------------
     def configure_optimizers(self) -> Any:
         adam = {"_target_": "torch.optim.Adam", "lr": 2e-4, "betas": [0.5, 0.999]}
         g_opt = instantiate(

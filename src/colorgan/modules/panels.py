@@ -11,28 +11,14 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from colorgan.grids import tile
 from colorgan.metrics import gray_baseline
 
 
-def panel_grid(rows: list[list[Tensor]], gap: int = 2) -> np.ndarray:
-    """Tile rows of equally sized RGB tensors [3,H,W] in [0,1] into one HxWx3 uint8 array."""
-    height, width = rows[0][0].shape[-2:]
-    columns = max(len(row) for row in rows)
-    canvas = np.full(
-        (len(rows) * (height + gap) - gap, columns * (width + gap) - gap, 3), 255, dtype=np.uint8
-    )
-    for r, row in enumerate(rows):
-        for c, image in enumerate(row):
-            pixels = (image.detach().float().clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
-            top, left = r * (height + gap), c * (width + gap)
-            canvas[top : top + height, left : left + width] = pixels
-    return canvas
-
-
 def colorization_panel(rgb: Tensor, predicted: Tensor) -> np.ndarray:
-    """One row per image: the gray input, the colorized prediction, the truth."""
+    """One row per image: the gray input, the colorized prediction, the truth (2 px apart)."""
     gray = gray_baseline(rgb)
-    return panel_grid([[g, p, t] for g, p, t in zip(gray, predicted, rgb, strict=False)])
+    return tile([[g, p, t] for g, p, t in zip(gray, predicted, rgb, strict=False)], gap=2)
 
 
 class SamplePanels(pl.Callback):

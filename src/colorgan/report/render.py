@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from colorgan.report.baselines import baseline_rows, color_columns
 from colorgan.report.runs import Run, best_index, metric_columns
 
 STYLE = """
@@ -39,7 +40,7 @@ def _inline(path: Path) -> str:
 
 def metrics_rows(runs: Sequence[Run]) -> tuple[list[str], list[list[tuple[str, bool]]]]:
     """(header, rows of (cell text, is best in its column)) for the metrics table."""
-    columns = metric_columns(list(runs))
+    columns = metric_columns(list(runs)) + color_columns(list(runs))
     header = ["run", *[title for title, _, _ in columns]]
     best = [best_index(values, goal) for _, values, goal in columns]
     rows = []
@@ -47,11 +48,37 @@ def metrics_rows(runs: Sequence[Run]) -> tuple[list[str], list[list[tuple[str, b
         cells = [(run.label, False)]
         cells += [(_number(values[index]), best[c] == index) for c, (_, values, _) in enumerate(columns)]
         rows.append(cells)
+    for label, values in baseline_rows(runs, columns):  # the floors, never marked best
+        rows.append([(label, False), *[(_number(value), False) for value in values]])
     return header, rows
 
 
+# ---- extra table sections (e.g. the app's blind-test results, `compare --study DIR`) ---------------
+#: (title, explanation, header, rows of cell texts)
+Section = tuple[str, str, list[str], list[list[str]]]
+
+
+def _sections_html(sections: Sequence[Section]) -> list[str]:
+    esc, parts = html.escape, []
+    for title, text, header, rows in sections:
+        parts.append(f"<h2>{esc(title)}</h2><p>{esc(text)}</p><table><tr>")
+        parts += [f"<th>{esc(cell)}</th>" for cell in header]
+        parts.append("</tr>")
+        parts += ["<tr>" + "".join(f"<td>{esc(cell)}</td>" for cell in row) + "</tr>" for row in rows]
+        parts.append("</table>" if rows else "</table><p>No votes yet.</p>")
+    return parts
+
+
+def _sections_markdown(sections: Sequence[Section]) -> list[str]:
+    lines: list[str] = []
+    for title, text, header, rows in sections:
+        lines += [f"## {title}", "", text, "", "| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in rows] + [""]
+    return lines
+
+
 def render_html(runs: Sequence[Run], keys: list[str], curves: list[Path], grid: Path | None,
-                notes: list[str]) -> str:
+                notes: list[str], sections: Sequence[Section] = ()) -> str:
     """The full HTML page; every image is inlined, so the file alone is the report."""
     esc = html.escape
     parts = ["<!doctype html><html><head><meta charset='utf-8'><title>colorgan comparison</title>",
@@ -72,7 +99,9 @@ def render_html(runs: Sequence[Run], keys: list[str], curves: list[Path], grid: 
         parts.append("</table>")
     header, rows = metrics_rows(runs)
     parts.append("<h2>Metrics</h2><p>Best per column highlighted (ΔE00 lower, PSNR/SSIM/AuC higher, "
-                 "ΔCF closest to 0). Gray ΔE00 is the do-nothing floor every run must beat.</p><table><tr>")
+                 "ΔCF, Δa*, Δb* closest to 0, saturation ratio closest to 1, hue overlap higher). "
+                 "Gray ΔE00 is the do-nothing floor every run must beat: "
+                 "the baseline rows show it, and the mean-chroma floor, beside the runs.</p><table><tr>")
     parts += [f"<th>{esc(title)}</th>" for title in header]
     parts.append("</tr>")
     for row in rows:
@@ -87,6 +116,7 @@ def render_html(runs: Sequence[Run], keys: list[str], curves: list[Path], grid: 
     if grid is not None:
         parts.append("<h2>The same photos, colorized by each run</h2>")
         parts.append(f"<img src='{_inline(grid)}' alt='comparison grid'>")
+    parts += _sections_html(sections)
     if notes:
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{esc(note)}</li>" for note in notes) + "</ul>")
     parts.append("</body></html>")
@@ -94,7 +124,7 @@ def render_html(runs: Sequence[Run], keys: list[str], curves: list[Path], grid: 
 
 
 def render_markdown(runs: Sequence[Run], keys: list[str], curves: list[Path], grid: Path | None,
-                    notes: list[str]) -> str:
+                    notes: list[str], sections: Sequence[Section] = ()) -> str:
     """A Markdown summary: differing keys, the metrics table (best in bold), links to the figures."""
     lines = [f"# colorgan: {len(runs)} runs compared", ""]
     if keys:
@@ -111,6 +141,7 @@ def render_markdown(runs: Sequence[Run], keys: list[str], curves: list[Path], gr
         lines += ["## Training curves", "", *[f"![{path.stem}]({path.name})" for path in curves], ""]
     if grid is not None:
         lines += ["## The same photos, colorized by each run", "", f"![comparison grid]({grid.name})", ""]
+    lines += _sections_markdown(sections)
     if notes:
         lines += ["## Notes", "", *[f"- {note}" for note in notes], ""]
     return "\n".join(lines)

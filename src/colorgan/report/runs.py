@@ -13,7 +13,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from colorgan.config import register_resolvers
+import colorgan.config  # noqa: F401  (registers the resolvers run configs interpolate)
 from colorgan.errors import UserError
 from colorgan.metrics import METRIC_GOALS
 
@@ -33,7 +33,7 @@ TRAINING_COLUMNS: tuple[tuple[str, str, str | None], ...] = (
     ("minutes", "elapsed_min", None),
 )
 EVAL_LABELS = {"psnr": "PSNR", "ssim": "SSIM", "deltae00": "ΔE00", "ab_auc": "AuC ab",
-               "colorfulness": "colorfulness", "delta_colorfulness": "ΔCF"}
+               "colorfulness": "CF HS", "delta_colorfulness": "ΔCF HS"}  # Hasler–Süsstrunk M3
 
 
 @dataclass
@@ -78,12 +78,25 @@ def find_run_dirs(paths: list[str | Path]) -> list[Path]:
     return found
 
 
+def _literal_env(node: Any) -> Any:
+    """``node`` with every ``${oc.env:...}`` escaped (kept as written): a run folder is not trusted, and its
+    report must not carry this machine's environment variables."""
+    if isinstance(node, dict):
+        return {key: _literal_env(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_literal_env(value) for value in node]
+    if isinstance(node, str) and "oc.env" in node:
+        return node.replace("${", "\\${")
+    return node
+
+
 def flatten_config(config: DictConfig) -> dict[str, Any]:
-    """Dotted leaf keys -> values, interpolations resolved where possible (else kept as written).
+    """Dotted leaf keys -> values, interpolations resolved where possible (else kept as written; environment
+    variables are never read).
 
     Keys whose written value is an interpolation are listed under the extra key ``"_derived_"``.
     """
-    register_resolvers()
+    config = OmegaConf.create(_literal_env(OmegaConf.to_container(config, resolve=False)))
     flat: dict[str, Any] = {}
     derived: list[str] = []
 
@@ -107,7 +120,8 @@ def flatten_config(config: DictConfig) -> dict[str, Any]:
     return flat
 
 
-def _float(value: Any) -> float | None:
+def finite_float(value: Any) -> float | None:
+    """``value`` as a finite float, else None (missing, text, NaN or infinite)."""
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -122,9 +136,9 @@ def read_curves(csv_path: Path) -> dict[str, list[tuple[int, float]]]:
         return curves
     with csv_path.open(newline="") as handle:
         for row in csv.DictReader(handle):
-            step = _float(row.get("step"))
+            step = finite_float(row.get("step"))
             for key in CURVE_KEYS:
-                value = _float(row.get(key))
+                value = finite_float(row.get(key))
                 if step is not None and value is not None:
                     curves.setdefault(key, []).append((int(step), value))
     return curves
@@ -191,20 +205,21 @@ def metric_columns(runs: list[Run]) -> list[tuple[str, list[float | None], str |
     """(title, value per run, goal) for every column at least one run has; eval columns when evaluated."""
     columns = []
     for title, source, goal in TRAINING_COLUMNS:
-        values = [_float(_lookup(run.summary, source)) for run in runs]
+        values = [finite_float(_lookup(run.summary, source)) for run in runs]
         if any(value is not None for value in values):
             columns.append((title, values, goal))
     for key, label in EVAL_LABELS.items():
-        values = [_float((run.evaluation or {}).get("model", {}).get(key)) for run in runs]
+        values = [finite_float((run.evaluation or {}).get("model", {}).get(key)) for run in runs]
         if any(value is not None for value in values):
             columns.append((f"eval {label}", values, METRIC_GOALS.get(key)))
     return columns
 
 
 def best_index(values: list[float | None], goal: str | None) -> int | None:
-    """Index of the best value for the goal ('min', 'max', 'zero'); None without a goal or a contest."""
+    """Index of the best value for the goal ('min', 'max', 'zero', 'one': closest to 1); None without a
+    goal or a contest."""
     present = [(index, value) for index, value in enumerate(values) if value is not None]
     if goal is None or len(present) < 2:
         return None
-    score = {"min": lambda v: v, "max": lambda v: -v, "zero": abs}[goal]
+    score = {"min": lambda v: v, "max": lambda v: -v, "zero": abs, "one": lambda v: abs(v - 1.0)}[goal]
     return min(present, key=lambda item: score(item[1]))[0]

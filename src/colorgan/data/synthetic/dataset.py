@@ -7,8 +7,12 @@ import torch
 from torch.utils.data import Dataset
 
 from colorgan.data.errors import DataError
+from colorgan.data.source import DataSource, SourceSplits
 from colorgan.data.synthetic.compose import render_landscape
 from colorgan.data.transforms import check_image_size
+
+VAL_OFFSET = 1_000_000_000
+"""Validation landscapes use indices from here on, so they never repeat a training image."""
 
 
 class SyntheticLandscapes(Dataset):
@@ -21,8 +25,9 @@ class SyntheticLandscapes(Dataset):
     def __init__(self, length: int, image_size: int = 128, seed: int = 0, first_index: int = 0) -> None:
         if isinstance(length, bool) or not isinstance(length, int | np.integer) or length < 1:
             raise DataError(f"synthetic dataset length must be a positive integer, got {length!r}")
-        if first_index < 0 or seed < 0:
-            raise DataError(f"seed and first_index must be >= 0, got {seed!r} and {first_index!r}")
+        for name, value in (("seed", seed), ("first_index", first_index)):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+                raise DataError(f"synthetic {name} must be an integer >= 0, got {value!r}")
         self.length = int(length)
         self.image_size = check_image_size(image_size)
         self.seed = int(seed)
@@ -41,3 +46,22 @@ class SyntheticLandscapes(Dataset):
 
     def __getitem__(self, index: int) -> torch.Tensor:
         return torch.from_numpy(self.render(index))
+
+
+class SyntheticSource(DataSource):
+    """Procedural landscapes, no files needed: ``num_train`` for training, ``num_val`` disjoint ones for val.
+
+    Images are rendered at ``image_size`` directly (no crops or flips).
+    """
+
+    def __init__(self, num_train: int = 4000, num_val: int = 128, image_size: int = 128,
+                 seed: int = 0) -> None:
+        super().__init__(image_size)
+        self.num_train, self.num_val, self.seed = num_train, num_val, seed
+        SyntheticLandscapes(num_train, self.image_size, seed)  # checks the arguments now, not at setup
+        SyntheticLandscapes(num_val, self.image_size, seed)
+
+    def splits(self) -> SourceSplits:
+        train = SyntheticLandscapes(self.num_train, self.image_size, seed=self.seed)
+        val = SyntheticLandscapes(self.num_val, self.image_size, seed=self.seed, first_index=VAL_OFFSET)
+        return SourceSplits(train, val, f"synthetic landscapes (seed {self.seed})")

@@ -1,68 +1,59 @@
-"""Stage 1: the U-Net generator alone, regressing normalized chroma with L1 or Huber."""
+"""Stage 1: the U-Net generator alone, regressing normalized chroma with the chroma loss (L1 or Huber)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import torch.nn.functional as F
 from hydra.utils import instantiate
 from torch import Tensor
+from torch.optim import Optimizer
 
 from colorgan.modules.base import ColorizationModule
 
-LOSSES = ("l1", "huber")
 
-
-class ColorizerModule(ColorizationModule):
+class RegressionModule(ColorizationModule):
     """Regression stage: generator(luma) ≈ chroma, AdamW + per-step scheduler, optional frozen encoder."""
 
     stage = "unet"
+    learning_rate_keys = "model.optimizer.lr"
 
     def __init__(
         self,
         colorspace: str,
         generator: dict[str, Any],
         image_size: int = 128,
+        init_from: str | None = None,
         loss: str = "l1",
         huber_delta: float = 0.05,
         optimizer: dict[str, Any] | None = None,
         scheduler: dict[str, Any] | None = None,
         freeze_encoder_steps: int = 0,
+        max_nonfinite_steps: int | None = 5,
         channels_last: bool | str = "auto",
         compile: bool = False,
+        hints: dict[str, Any] | None = None,
     ) -> None:
-        if loss not in LOSSES:
-            raise ValueError(f"model.loss must be one of {LOSSES}, got {loss!r}")
-        super().__init__(colorspace, generator, image_size, channels_last, compile)
+        super().__init__(
+            colorspace, generator, image_size, loss, huber_delta, freeze_encoder_steps, max_nonfinite_steps,
+            channels_last, compile, hints=hints,
+        )
         self.save_hyperparameters()
-        self.encoder_frozen: bool | None = None
-
-    def chroma_loss(self, pred: Tensor, target: Tensor) -> Tensor:
-        """L1 or Huber on normalized chroma, in float32."""
-        pred, target = pred.float(), target.float()
-        if self.hparams.loss == "huber":
-            return F.smooth_l1_loss(pred, target, beta=self.hparams.huber_delta)
-        return F.l1_loss(pred, target)
-
-    def encoder_should_be_frozen(self) -> bool:
-        steps = self.hparams.freeze_encoder_steps
-        return steps < 0 or self.global_step < steps
-
-    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
-        frozen = self.encoder_should_be_frozen()
-        if frozen != self.encoder_frozen:
-            self.generator.set_encoder_frozen(frozen)
-            self.encoder_frozen = frozen
-            self.log("train/encoder_frozen", float(frozen))
+        self.skip_step = False  # a non-finite loss since the last optimizer step: drop its gradients
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        pred = self.generator(batch["luma"])
+        pred = self.generate(batch)
         loss = self.chroma_loss(pred, batch["chroma"])
         self.log("train/loss", loss, prog_bar=True, batch_size=pred.shape[0])
-        return loss
+        finite = self.all_finite(loss)
+        self.skip_step |= not finite
+        self.record_step(finite)
+        return loss  # always backpropagated (DDP needs every process to), dropped below if non-finite
 
-    def validation_loss(self, batch: dict[str, Tensor], chroma: Tensor) -> dict[str, Tensor]:
-        return {"loss": self.chroma_loss(chroma, batch["chroma"])}
+    def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
+        """Skip the step of a non-finite loss: without gradients the optimizer changes no weight."""
+        if self.skip_step:
+            optimizer.zero_grad(set_to_none=True)
+            self.skip_step = False
 
     def configure_optimizers(self) -> dict[str, Any]:
         optimizer_cfg = self.hparams.optimizer or {"_target_": "torch.optim.AdamW", "lr": 1e-3}
