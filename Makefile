@@ -28,7 +28,7 @@ train: install  ## train the default colorizer on the embedded synthetic landsca
 app: install  ## the web app on http://127.0.0.1:7860 (default: the newest run); ARGS="RUN... --photos DIR"
 	$(PY) -m colorgan.app $(ARGS)
 
-test: install  ## run the whole test suite (about 10 minutes on 2 cores)
+test: install  ## run the whole test suite (about 11 minutes on 2 cores, incl. a headless-browser test)
 	WANDB_MODE=disabled $(PY) -m pytest -q $(ARGS)
 
 test-fast: install  ## skip the slow (multi-process, notebook) tests

@@ -23,14 +23,8 @@ from PIL import Image
 from colorgan import colorize, compare, evaluate
 from colorgan.cli import run_command
 from colorgan.errors import UserError
-from colorgan.inference import (
-    MAX_ASPECT,
-    MAX_WORK_PIXELS,
-    Colorizer,
-    NonFiniteOutput,
-    UnsupportedSize,
-    working_size,
-)
+from colorgan.inference import Colorizer, NonFiniteOutput
+from colorgan.photo_input import MAX_ASPECT, MAX_WORK_PIXELS, UnsupportedSize, working_size
 from tests.tiny_runs import photo, random_checkpoint, tiny_run
 
 

@@ -32,14 +32,13 @@ from colorgan.checkpoints import (
     CheckpointError,
     best_checkpoints,
     check_weights_fit,
-    first_line,
     load_safely,
     read_checkpoint,
     resolve_checkpoint,
 )
 from colorgan.config import override_key
 from colorgan.data import build_datamodule
-from colorgan.errors import UserError
+from colorgan.errors import UserError, first_line
 from colorgan.modules.callbacks import AtomicCheckpointIO
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from colorgan.atomic import atomic_file
 from colorgan.color import get_colorspace
-from colorgan.errors import UserError
+from colorgan.errors import UserError, first_line
 from colorgan.models import UNetColorizer
 
 log = logging.getLogger(__name__)
@@ -92,11 +92,6 @@ def best_checkpoints(folder: Path) -> list[Path]:
     """``folder``'s best-*.ckpt files, newest first."""
     files = [file for file in folder.glob("best-*.ckpt") if file.is_file()]
     return sorted(files, key=lambda file: (file.stat().st_mtime, file.name), reverse=True)
-
-
-def first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def load_safely(path: str | Path, mmap: bool = False) -> dict[str, Any]:

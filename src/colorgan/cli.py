@@ -27,7 +27,7 @@ from typing import NoReturn
 from hydra.errors import HydraException, InstantiationException, OverrideParseException
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
-from colorgan.errors import UserError
+from colorgan.errors import UserError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +43,6 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
         seen.add(id(current))
         yield current
         current = current.__cause__ or current.__context__
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def hydra_one_line(text: str) -> str:
@@ -75,7 +70,7 @@ def user_message(error: BaseException) -> str | None:
     chain = list(_chain(error))
     for link in chain:
         if isinstance(link, UserError):
-            return _first_line(link)
+            return first_line(link)
     for link in chain:
         if isinstance(link, MissingMandatoryValue):
             return _missing_message(link)
@@ -83,16 +78,16 @@ def user_message(error: BaseException) -> str | None:
         # a constructor refusing its config value (ValueError), or a config Hydra could not use
         inner = next((link for link in chain if not isinstance(link, HydraException)), None)
         if isinstance(inner, ValueError):
-            return _first_line(inner)
+            return first_line(inner)
         if inner is None or isinstance(inner, ImportError | OmegaConfBaseException):
-            return _first_line(error).replace(", set env var HYDRA_FULL_ERROR=1 to see chained exception", "")
+            return first_line(error).replace(", set env var HYDRA_FULL_ERROR=1 to see chained exception", "")
         return None
     if isinstance(error, OverrideParseException):
-        return f"cannot parse the override {error.override!r}: {_first_line(error)}"
+        return f"cannot parse the override {error.override!r}: {first_line(error)}"
     if isinstance(error, HydraException):
         return hydra_one_line(str(error))
     if isinstance(error, OmegaConfBaseException):
-        return _first_line(error)
+        return first_line(error)
     return None
 
 
@@ -141,5 +136,5 @@ def run_command(task: Callable[[], int | None], name: str, interrupted: str = ""
         where = f"full traceback: {path}" if path else "the traceback could not be written"
         log.debug("unexpected error in %s", name, exc_info=error)
         shown = next((link for link in _chain(error) if not isinstance(link, HydraException)), error)
-        _exit(1, f"error: {type(shown).__name__}: {_first_line(shown)} ({where})")
+        _exit(1, f"error: {type(shown).__name__}: {first_line(shown)} ({where})")
     _exit(int(status or 0))

@@ -29,7 +29,7 @@ from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from colorgan.atomic import write_json
 from colorgan.build import Run, build_run
-from colorgan.cli import run_command
+from colorgan.cli import hydra_one_line, run_command
 from colorgan.config import CONFIG_GROUPS, CONFIG_NAME, config_dir, override_key
 from colorgan.errors import UserError
 from colorgan.report.runs import finite_float
@@ -252,26 +252,12 @@ def _hydra_errors_raised() -> Iterator[None]:
             os.environ["HYDRA_FULL_ERROR"] = before
 
 
-def one_line(text: str) -> str:
-    """Hydra's multi-line message on one line (indented option lists joined by commas, no search path)."""
-    parts: list[str] = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith("Config search path"):
-            break
-        if line and raw[:1].isspace() and parts:
-            parts[-1] += (" " if parts[-1].endswith(":") else ", ") + line
-        elif line:
-            parts.append(line)
-    return " ".join(parts)
-
-
 def _run_hydra() -> None:
     try:
         with _hydra_errors_raised():
             hydra_main()
     except HydraException as error:  # composing the config (job errors end inside the job)
-        raise UserError(one_line(str(error))) from error
+        raise UserError(hydra_one_line(str(error))) from error
     except OSError as error:  # Hydra creating the run directory
         raise UserError(f"cannot write the run directory ({error.filename or '?'}): "
                         f"{error.strerror or error}; choose a writable paths.log_dir") from error
