@@ -25,7 +25,7 @@ from torch.utils.data import Dataset
 
 from colorgan.data.colorfulness import LOW_COLORFULNESS, check_min_colorfulness, thumbnail, too_dull
 from colorgan.data.errors import DataError, ImageError
-from colorgan.data.folder import GRAYSCALE, SKIP_REASONS, UNREADABLE, split_files
+from colorgan.data.folder import GRAYSCALE, SKIP_REASONS, UNREADABLE, first_readable, split_files
 from colorgan.data.images import _to_rgb, is_grayscale, shape_problem
 from colorgan.data.source import DataSource, SourceSplits
 from colorgan.data.transforms import CenterSquare, RandomSquareCrop
@@ -158,17 +158,18 @@ class CollectionDataset(Dataset):
         count = len(self.indices)
         if not -count <= index < count:
             raise IndexError(f"index {index} out of range for {count} photos")
-        for attempt in range(min(_MAX_SUBSTITUTES, count)):
-            position = self.indices[(index + attempt) % count]
-            try:
-                return self.transform(self.collection.image(position))
-            except ImageError as error:
-                if position not in self.failed:
-                    self.failed.append(position)
-                    logger.warning("substituting another photo for %s: %s", self.collection.name(position),
-                                   error)
+        image = first_readable(index, count, _MAX_SUBSTITUTES,
+                               lambda i: self.collection.image(self.indices[i]),
+                               lambda i, error: self._record_failure(self.indices[i], error))
+        if image is not None:
+            return self.transform(image)
         raise DataError(f"could not read {min(_MAX_SUBSTITUTES, count)} photos of "
                         f"{self.collection.description} in a row")
+
+    def _record_failure(self, position: int, error: ImageError) -> None:
+        if position not in self.failed:
+            self.failed.append(position)
+            logger.warning("substituting another photo for %s: %s", self.collection.name(position), error)
 
 
 class CollectionSource(DataSource):

@@ -197,13 +197,10 @@ class FolderDataset(Dataset):
         count = len(self.files)
         if not -count <= index < count:
             raise IndexError(f"index {index} out of range for {count} images")
-        for attempt in range(min(self.max_substitutes, count)):
-            path = self.files[(index + attempt) % count]
-            try:
-                image = open_rgb(path, min_side=self._decode_side)
-            except ImageError as error:
-                self._record_failure(path, error)
-                continue
+        image = first_readable(index, count, self.max_substitutes,
+                               lambda i: open_rgb(self.files[i], min_side=self._decode_side),
+                               lambda i, error: self._record_failure(self.files[i], error))
+        if image is not None:
             return self.transform(image)
         raise DataError(f"could not read {min(self.max_substitutes, count)} image files in a row "
                         f"(first: {self.files[index % count]}); is the folder still there?")
@@ -213,6 +210,20 @@ class FolderDataset(Dataset):
             self.failed.append(path)
             logger.warning("substituting another photo for %s (%d unreadable so far in this process): %s",
                            path, len(self.failed), error)
+
+
+def first_readable(index: int, count: int, limit: int, load: Callable[[int], Image.Image],
+                   failed: Callable[[int, ImageError], None]) -> Image.Image | None:
+    """``load(index)``, or when that image can't be read the next ones in turn (wrapping, at most ``limit``
+    tries, each failure reported to ``failed``): the substitution every photo dataset does; None if all
+    fail."""
+    for attempt in range(min(limit, count)):
+        position = (index + attempt) % count
+        try:
+            return load(position)
+        except ImageError as error:
+            failed(position, error)
+    return None
 
 
 class FolderSource(DataSource):
