@@ -215,3 +215,21 @@ def test_split_is_deterministic_disjoint_stable_and_capped(tmp_path: Path) -> No
     assert len(val3) == 5 and set(val3) <= set(val) and len(train3) == 395
     with pytest.raises(DataError, match="val_fraction"):
         split_files(files, tmp_path, val_fraction=1.5)
+
+
+def test_first_readable_substitutes_in_turn_and_reports_each_failure():
+    from colorgan.data.errors import ImageError
+    from colorgan.data.folder import first_readable
+
+    broken = {1, 2}
+    reported: list[int] = []
+
+    def load(position: int) -> str:
+        if position in broken:
+            raise ImageError(f"photo {position} unreadable")
+        return f"photo {position}"
+
+    assert first_readable(1, 4, 8, load, lambda i, error: reported.append(i)) == "photo 3"
+    assert reported == [1, 2]
+    assert first_readable(3, 4, 8, load, lambda i, error: None) == "photo 3"
+    assert first_readable(1, 4, 2, load, lambda i, error: None) is None  # limit reached: the caller says why
