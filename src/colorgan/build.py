@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -239,6 +240,38 @@ def build_trainer(cfg: DictConfig, callbacks: list[Any], loggers: list[Any]) -> 
         raise
 
 
+def fit_length(cfg: DictConfig, datamodule: Any) -> DictConfig:
+    """The run's length fitted to the data: with no ``trainer.max_steps``, ``trainer.max_epochs`` is raised
+    until the run has at least ``min_steps`` optimizer steps (a small photo folder's 20 epochs are only a
+    few dozen steps), and validation then runs every few epochs, as many times as the given epochs would
+    have (when ``trainer.check_val_every_n_epoch`` is 1, the default). Data of unknown length (streaming) and
+    max_epochs=-1 are left alone."""
+    min_steps = int(cfg.get("min_steps") or 0)
+    epochs = OmegaConf.select(cfg, "trainer.max_epochs")
+    if min_steps <= 0 or OmegaConf.select(cfg, "trainer.max_steps") not in (None, -1) or epochs in (None, -1):
+        return cfg
+    datamodule.setup("fit")
+    try:
+        per_epoch = len(datamodule.train_dataloader())
+    except TypeError:  # an iterable dataset: no length
+        return cfg
+    devices = OmegaConf.select(cfg, "trainer.devices")
+    per_epoch //= devices if isinstance(devices, int) and devices > 1 else 1
+    per_epoch //= int(OmegaConf.select(cfg, "trainer.accumulate_grad_batches") or 1)
+    needed = math.ceil(min_steps / max(1, per_epoch))
+    if needed <= epochs:
+        return cfg
+    log.info("%d epochs of %d steps are %d steps, under min_steps=%d: training %d epochs (set "
+             "trainer.max_steps or min_steps=0 to choose yourself)", epochs, per_epoch, epochs * per_epoch,
+             min_steps, needed)
+    cfg = copy.deepcopy(cfg)
+    with open_dict(cfg):
+        cfg.trainer.max_epochs = needed
+        if OmegaConf.select(cfg, "trainer.check_val_every_n_epoch") in (None, 1):
+            cfg.trainer.check_val_every_n_epoch = math.ceil(needed / epochs)
+    return cfg
+
+
 def build_run(cfg: DictConfig) -> Run:
     """Check, resolve (init_from, resume) and instantiate everything one run needs."""
     check_config(cfg)
@@ -251,6 +284,7 @@ def build_run(cfg: DictConfig) -> Run:
     pl.seed_everything(cfg.seed, workers=True)
 
     datamodule = build_datamodule(cfg.data)
+    cfg = fit_length(cfg, datamodule)
     model = _instantiate_model(cfg, None if ckpt_path else init)  # a resumed run has its own weights
     callbacks = instantiate_group(cfg.get("callbacks"))
     loggers = instantiate_group(cfg.get("logger"))

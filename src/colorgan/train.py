@@ -205,7 +205,8 @@ def report(cfg: DictConfig, summary: dict[str, Any]) -> None:
     print(f"run dir: {cfg.paths.output_dir}")
     if summary["best_score"] is not None:
         gray = summary["final"].get("val/baseline_gray/deltae00")
-        gray_text = f" (gray baseline {gray:.3f})" if gray is not None else ""
+        by_deltae = summary["monitor"] == "val/deltae00"
+        gray_text = f" (gray baseline {gray:.3f})" if gray is not None and by_deltae else ""
         print(f"best {summary['monitor']}: {summary['best_score']:.3f}{gray_text}")
         print(f"best checkpoint: {summary['best_checkpoint']}")
     else:

@@ -3,7 +3,12 @@
 Measures, on this machine: data loader images/s from JPEG photos vs the prepared cache; training images/s
 of stage 1 and stage 2 for two encoders at two sizes, on the CPU and (when present) the GPU, with model
 FLOPs and the share of the GPU's bf16 peak; latency and peak memory of colorizing a 256×256 and a
-4000×3000 photo file. ``--quick`` runs everything at tiny sizes in seconds (for CI; figures meaningless).
+4000×3000 photo file. ``--only curves`` (not in the default set) measures how cost grows: training images/s
+from 64 to 512 px and inference seconds and peak memory from 0.06 to 48 MP, with fitted log-log exponents
+and a figure (docs/cost_curves.png). ``--only levers`` (not in the default set either) times stage 1 on
+the CPU with each lever of issue 9 against the fp32 baseline: channels_last, bf16-mixed, torch.compile, one
+thread, a narrower and a wider decoder. ``--quick`` runs everything at tiny sizes in seconds (for CI; figures
+meaningless).
 """
 
 from __future__ import annotations
@@ -54,7 +59,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results as JSON here")
     parser.add_argument("--work-dir", type=Path, default=None, help="scratch folder (default: a temp dir)")
     parser.add_argument("--only", default="loaders,training,flops,inference",
-                        help="comma-separated sections to run: loaders, training, flops, inference")
+                        help="comma-separated sections to run: loaders, training, flops, inference, curves, "
+                             "levers")
     parser.add_argument("--sizes", type=_int_list, default=[128, 256], help="training image sizes, px")
     parser.add_argument("--encoders", default="efficientnet_lite0,resnet34",
                         help="encoder configs to train (the first is the default model)")
@@ -72,6 +78,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=None, help="loader workers (default: every core)")
     parser.add_argument("--loader-seconds", type=float, default=4.0, help="timed seconds per loader")
     parser.add_argument("--inference-size", type=int, default=256, help="model's working short side, px")
+    from colorgan.bench.curves import add_arguments as add_curve_arguments
+
+    add_curve_arguments(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.encoders, args.cpu_batch_size, args.gpu_batch_size = [32], "tiny", 2, 4
@@ -79,7 +88,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.cache_size, args.workers, args.loader_seconds, args.inference_size = 48, 0, 0.0, 32
     args.encoders = [name for name in args.encoders.split(",") if name]
     args.only = {name for name in args.only.split(",") if name}
-    if unknown := args.only - {"loaders", "training", "flops", "inference"}:
+    if unknown := args.only - {"loaders", "training", "flops", "inference", "curves", "levers"}:
         parser.error(f"--only: unknown sections {sorted(unknown)}")
     from colorgan.bench.training import DISCRIMINATORS
 
@@ -137,6 +146,16 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             results[key] = bench_inference(work / f"inference-{device}", args.encoders[0],
                                            args.inference_size, sizes, repeats=1 if args.quick else 3,
                                            device=device, extra=list(extra), fresh_process=not args.quick)
+    if "curves" in args.only:
+        from colorgan.bench.curves import bench_curves
+
+        results["curves"] = bench_curves(args, work, extra, progress)
+    if "levers" in args.only:
+        from colorgan.bench.levers import bench_levers, quick_skip
+
+        results["levers"] = bench_levers(args.encoders[0], args.sizes, args.cpu_batch_size, args.warmup,
+                                         args.repeats, extra, progress,
+                                         skip=quick_skip() if args.quick else None)
     return results
 
 

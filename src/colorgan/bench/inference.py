@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import statistics
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,9 @@ def write_gray_photo(path: Path, width: int, height: int, seed: int = 0) -> Path
     return path
 
 
-def onnx_exports(checkpoint: Path) -> dict[str, Path]:
-    """backend label -> ONNX export of ``checkpoint`` (fp32 and int8), or {} without onnx/onnxruntime."""
+def onnx_exports(checkpoint: Path, labels: Collection[str] | None = None) -> dict[str, Path]:
+    """backend label -> ONNX export of ``checkpoint`` (fp32 and int8, or those in ``labels``), or {} without
+    onnx/onnxruntime."""
     try:
         import onnx  # noqa: F401
         import onnxruntime  # noqa: F401
@@ -55,7 +57,8 @@ def onnx_exports(checkpoint: Path) -> dict[str, Path]:
     generator = build_generator(record, weights)
     return {label: write_onnx(generator, record, checkpoint.with_suffix(suffix), quantize=quantize)
             for label, suffix, quantize in (("onnxruntime", ".onnx", "none"),
-                                            ("onnxruntime int8", ".int8.onnx", "int8"))}
+                                            ("onnxruntime int8", ".int8.onnx", "int8"))
+            if labels is None or label in labels}
 
 
 def measure(work: Path, checkpoint: Path, sizes: list[tuple[int, int]], repeats: int,
@@ -104,13 +107,18 @@ def measure(work: Path, checkpoint: Path, sizes: list[tuple[int, int]], repeats:
 
 
 def bench_inference(work: Path, encoder: str, image_size: int, sizes: list[tuple[int, int]], repeats: int,
-                    device: str, extra: list[str], fresh_process: bool = True) -> dict[str, Any]:
-    """`measure` in a fresh interpreter (so peak memory is what the colorize command itself needs)."""
+                    device: str, extra: list[str], fresh_process: bool = True,
+                    backends: Collection[str] | None = None) -> dict[str, Any]:
+    """`measure` in a fresh interpreter (so peak memory is what the colorize command itself needs).
+
+    ``backends``: the backend labels to run (torch, onnxruntime, onnxruntime int8); default every one.
+    """
     work.mkdir(parents=True, exist_ok=True)
     checkpoint = write_checkpoint(work / "bench.ckpt", encoder, image_size, extra)
     for width, height in sizes:
         write_gray_photo(work / f"in_{width}x{height}.jpg", width, height)
-    models = {"torch": checkpoint, **(onnx_exports(checkpoint) if device == "cpu" else {})}
+    models = {"torch": checkpoint, **(onnx_exports(checkpoint, backends) if device == "cpu" else {})}
+    models = {label: model for label, model in models.items() if backends is None or label in backends}
     result: dict[str, Any] = {}
     for backend, model in models.items():
         args = (work, model, sizes, repeats, device, backend)

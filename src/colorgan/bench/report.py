@@ -140,9 +140,15 @@ def render(results: dict[str, Any]) -> str:
                          "GFLOP/img", "TFLOP/s", "share of bf16 peak", "peak GPU MiB"], rows), ""]
     if results.get("flops"):
         parts += flops_section(results["flops"])
+    if results.get("levers"):
+        parts += levers_section(results["levers"], settings)
     for key in ("inference", "inference_cuda"):
         if results.get(key):
             parts += inference_section(results[key])
+    if results.get("curves"):
+        from colorgan.bench.curves import curves_section
+
+        parts += curves_section(results["curves"])
     return "\n".join(parts)
 
 
@@ -166,6 +172,19 @@ def inference_section(inference: dict[str, Any]) -> list[str]:
             "each measured the same way.", "",
             table(["backend", "photo", "seconds", "peak RSS MiB", "RSS once loaded MiB", "peak GPU MiB"],
                   rows), ""]
+
+
+def levers_section(rows: list[dict[str, Any]], settings: dict[str, Any]) -> list[str]:
+    """Stage 1 on the CPU with each lever against the fp32 baseline of the same size (`bench.levers`)."""
+    table_rows = [[row["variant"], row["image_size"], _number(row["images_per_s"], 2),
+                   "–" if row["vs_baseline"] is None else f"{row['vs_baseline']:.2f}×",
+                   _number(row["parameters_m"], 2), row["error"] or row["note"]] for row in rows]
+    return ["## Stage-1 levers on the CPU", "",
+            f"Stage 1 of {rows[0]['encoder']}, batch {rows[0]['batch_size']}, the same Lightning step as "
+            f"above (median of {settings['repeats']} after {settings['warmup']} warm-up steps), one lever "
+            "changed at a time; × baseline divides by the first fp32 row of that size, and the baseline's "
+            "re-run at the end shows how much the machine drifted meanwhile.", "",
+            table(["variant", "px", "images/s", "× baseline", "params M", "note"], table_rows), ""]
 
 
 def flops_section(rows: list[dict[str, Any]]) -> list[str]:

@@ -74,21 +74,26 @@ class StepTimer(pl.Callback):
         self.ends.append(time.perf_counter())
 
 
-def model_overrides(encoder: str, stage: str, image_size: int, cuda: bool, compiled: bool) -> list[str]:
+def model_overrides(encoder: str, stage: str, image_size: int, cuda: bool, compiled: bool,
+                    channels_last: bool | None = None) -> list[str]:
+    channels_last = cuda if channels_last is None else channels_last
     return [f"encoder={encoder}", f"model={stage}", f"image_size={image_size}", "encoder.weights=none",
-            "model.freeze_encoder_steps=0", f"channels_last={str(cuda).lower()}",
+            "model.freeze_encoder_steps=0", f"channels_last={str(channels_last).lower()}",
             f"compile={str(compiled).lower()}"]
 
 
 def train_throughput(encoder: str, stage: str, image_size: int, batch_size: int, warmup: int, repeats: int,
-                     cuda: bool, compiled: bool = False, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+                     cuda: bool, compiled: bool = False, extra: tuple[str, ...] = (),
+                     precision: str | None = None, channels_last: bool | None = None) -> dict[str, Any]:
     """Images/s of ``repeats`` timed training steps after ``warmup`` steps, on random uint8 images.
 
-    ``extra``: more config overrides (e.g. smaller networks for a quick run).
+    ``extra``: more config overrides (e.g. smaller networks for a quick run). ``precision`` (Lightning's,
+    default bf16-mixed on CUDA, 32-true on the CPU) and ``channels_last`` (default: on CUDA) override the
+    device's defaults.
     """
     from colorgan.build import build_model
 
-    cfg = compose_bench_config([*model_overrides(encoder, stage, image_size, cuda, compiled),
+    cfg = compose_bench_config([*model_overrides(encoder, stage, image_size, cuda, compiled, channels_last),
                                 *extra])
     model = build_model(cfg)
     steps = warmup + repeats + 1  # step 0 also counts the FLOPs
@@ -96,10 +101,10 @@ def train_throughput(encoder: str, stage: str, image_size: int, batch_size: int,
     loader = DataLoader(TensorDataset(images), batch_size=batch_size, shuffle=False, num_workers=0)
     timer = StepTimer(count_flops=not compiled)
     trainer = pl.Trainer(accelerator="gpu" if cuda else "cpu", devices=1,
-                         precision="bf16-mixed" if cuda else "32-true", max_steps=steps, limit_val_batches=0,
-                         num_sanity_val_steps=0, logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, benchmark=cuda or None,
-                         callbacks=[timer])
+                         precision=precision or ("bf16-mixed" if cuda else "32-true"), max_steps=steps,
+                         limit_val_batches=0, num_sanity_val_steps=0, logger=False,
+                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                         benchmark=cuda or None, callbacks=[timer])
     if cuda:
         torch.cuda.reset_peak_memory_stats()
     with warnings.catch_warnings():

@@ -37,6 +37,8 @@ class ColorizationModule(pl.LightningModule):
     """
 
     stage: str = "base"
+    #: what picks the best checkpoint (lower is better; `BestCheckpoint` with ``monitor: auto`` reads it)
+    best_metric: str = "val/deltae00"
     #: the learning-rate settings to name when training stops on non-finite losses
     learning_rate_keys: str = "the learning rate"
 
@@ -145,12 +147,14 @@ class ColorizationModule(pl.LightningModule):
         rgb_pred = self.colorspace.merge(batch["luma"], chroma)
         rgb = batch["rgb"]
         gray = gray_baseline(rgb)
+        deltae, colors, colors_true = delta_e00(rgb_pred, rgb), colorfulness(rgb_pred), colorfulness(rgb)
+        self.record_validation(deltae, colors, colors_true)
         values = {
             **self.validation_loss(batch, chroma),
             "psnr": psnr(rgb_pred, rgb).mean(),
-            "deltae00": delta_e00(rgb_pred, rgb).mean(),
-            "colorfulness": colorfulness(rgb_pred).mean(),
-            "colorfulness_true": colorfulness(rgb).mean(),
+            "deltae00": deltae.mean(),
+            "colorfulness": colors.mean(),
+            "colorfulness_true": colors_true.mean(),
             "baseline_gray/psnr": psnr(gray, rgb).mean(),
             "baseline_gray/deltae00": delta_e00(gray, rgb).mean(),
             **self.validation_with_hints(batch, batch_idx),
@@ -163,6 +167,9 @@ class ColorizationModule(pl.LightningModule):
                 sync_dist=True,
                 prog_bar=prog_bar,
             )
+
+    def record_validation(self, deltae00: Tensor, colorfulness: Tensor, colorfulness_true: Tensor) -> None:
+        """Per-image ΔE00 and colorfulness of one validation batch, for a stage's own selection rule."""
 
     def validation_with_hints(self, batch: dict[str, Tensor], batch_idx: int) -> dict[str, Tensor]:
         """PSNR and ΔE00 with `VAL_HINTS` true-color hints (same places every epoch); {} without hints."""

@@ -51,8 +51,25 @@ def weights_are_finite(module: torch.nn.Module) -> bool:
     return not non_finite(dict(module.state_dict()))
 
 
+#: what ``monitor="auto"`` means for a module without a ``best_metric``
+AUTO_FALLBACK = "val/deltae00"
+
+
 class BestCheckpoint(ModelCheckpoint):
-    """`ModelCheckpoint` that never keeps a non-finite score or a model with non-finite weights as best."""
+    """`ModelCheckpoint` that never keeps a non-finite score or a model with non-finite weights as best.
+
+    ``monitor="auto"`` (the default config) takes the module's own ``best_metric``: ``val/deltae00`` for
+    stage 1, ``val/selection`` for stage 2 (`colorgan.modules.selection`).
+    """
+
+    def __init__(self, monitor: str | None = "auto", **kwargs: Any) -> None:
+        self.auto_monitor = monitor == "auto"
+        super().__init__(monitor=AUTO_FALLBACK if self.auto_monitor else monitor, **kwargs)
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if self.auto_monitor:
+            self.monitor = getattr(pl_module, "best_metric", AUTO_FALLBACK)
+        super().setup(trainer, pl_module, stage)
 
     def check_monitor_top_k(self, trainer: pl.Trainer, current: torch.Tensor | None = None) -> bool:
         if current is not None and not math.isfinite(float(current)):

@@ -9,22 +9,29 @@ batch still counts as one global step) and is counted by the shared guard.
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import torch
 from hydra.utils import instantiate
+from lightning_fabric.utilities.apply_func import move_data_to_device
 from pytorch_lightning.core.optimizer import LightningOptimizer
 from torch import Tensor, nn
 
 from colorgan.color import available_colorspaces, get_colorspace
+from colorgan.metrics import colorfulness, delta_e00
 from colorgan.models.losses import AdversarialLoss, r1_penalty
 from colorgan.modules.base import ColorizationModule
+from colorgan.modules.selection import ColorSelection, ValidationSums
 
 #: What the discriminator judges: the training space's chroma, or the whole image in any color space
 #: (reached differentiably through `merge`, then `ColorSpace.encode`), e.g. rgb or lab.
 DISCRIMINATOR_SPACES = ("chroma", *available_colorspaces())
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -52,6 +59,7 @@ class GANModule(ColorizationModule):
     """Generator + PatchGAN discriminator conditioned on luma; manual optimization (works under DDP/bf16)."""
 
     stage = "gan"
+    best_metric = "val/selection"
     learning_rate_keys = "model.g_optimizer.lr and model.d_optimizer.lr"
 
     def __init__(
@@ -80,6 +88,7 @@ class GANModule(ColorizationModule):
         channels_last: bool | str = "auto",
         compile: bool = False,
         hints: dict[str, Any] | None = None,
+        selection: dict[str, Any] | None = None,
     ) -> None:
         if d_space not in DISCRIMINATOR_SPACES:
             raise ValueError(f"model.d_space must be one of {DISCRIMINATOR_SPACES}, got {d_space!r}")
@@ -97,6 +106,8 @@ class GANModule(ColorizationModule):
         d_channels += self.generator.hint_channels  # a hint model's D is conditioned on the hints too
         self.discriminator: nn.Module = instantiate(discriminator, in_channels=d_channels, _convert_="all")
         self.batch_finite = True  # whether every update of the current batch had a finite loss
+        self.selection = ColorSelection(**(selection or {}))
+        self.validation_sums = ValidationSums()
 
     def compile_modules(self) -> None:
         super().compile_modules()
@@ -226,6 +237,40 @@ class GANModule(ColorizationModule):
         """(G's, D's) learning-rate schedulers, or (None, None)."""
         schedulers = self.lr_schedulers()
         return tuple(schedulers) if isinstance(schedulers, list) else (None, None)
+
+    # ---- which checkpoint is best (`colorgan.modules.selection`) --------------------------------
+    def on_train_start(self) -> None:
+        """Score the starting generator on the validation photos once: the ΔE00 budget's reference."""
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if self.selection.has_reference or datamodule is None:
+            return
+        sums = ValidationSums()
+        was_training = self.generator.training
+        self.generator.eval()
+        with torch.no_grad():
+            for batch in datamodule.val_dataloader():
+                prepared = self.on_after_batch_transfer(move_data_to_device(batch, self.device), 0)
+                rgb_pred = self.colorspace.merge(prepared["luma"], self.generator(prepared["luma"]).float())
+                sums.add(delta_e00(rgb_pred, prepared["rgb"]), colorfulness(rgb_pred),
+                         colorfulness(prepared["rgb"]))
+        self.generator.train(was_training)
+        deltae00, delta_cf = sums.means()
+        if math.isfinite(deltae00):
+            self.selection.set_reference(deltae00)
+            log.info("stage 2 starts at validation ΔE00 %.3f, |ΔCF| %.2f: its best checkpoint will be the "
+                     "one with the smallest |ΔCF| within ΔE00 %.3f", deltae00, delta_cf,
+                     deltae00 * (1 + self.selection.max_increase))
+
+    def on_validation_epoch_start(self) -> None:
+        self.validation_sums = ValidationSums()
+
+    def record_validation(self, deltae00: Tensor, colorfulness: Tensor, colorfulness_true: Tensor) -> None:
+        self.validation_sums.add(deltae00, colorfulness, colorfulness_true)
+
+    def on_validation_epoch_end(self) -> None:
+        if self.validation_sums.count and not self.trainer.sanity_checking:
+            score = self.selection.score(*self.validation_sums.means())
+            self.log("val/selection", score, sync_dist=True)
 
     # ---- optimizers ----------------------------------------------------------------------------
     def configure_optimizers(self) -> Any:
