@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+#: sub-folders of the test split with fewer photos get no table of their own
+MIN_GROUP = 5
 STAGE_NAMES = {"stage1": "stage 1 (L1)", "stage2": "stage 2 (GAN)"}
 #: (title, where in metrics.json, format); "|…|" columns take the absolute value first
 COLUMNS = (
@@ -126,15 +128,16 @@ def figure(args: argparse.Namespace, path: Path, size: int = 160) -> bool:
              for i in range(args.figure_photos)]
     rows, captions = [], []
     for sample in picks:
-        with Image.open(sample.path) as opened:
-            truth = np.asarray(opened.convert("RGB").resize((size * opened.width // opened.height, size)))
+        photo = Image.fromarray(sample.load())
+        photo.thumbnail((size * 3 // 2, size), Image.Resampling.LANCZOS)  # fits the tile, aspect kept
+        truth = np.asarray(photo)
         gray = np.asarray(Image.fromarray(truth).convert("L").convert("RGB"))
         for stage, colorizers in stages.items():
             blank = np.full_like(truth, 255)
             outputs = [np.asarray(colorizers[space].colorize(gray)) if space in colorizers else blank
                        for space in args.spaces]
             rows.append([letterbox(image, size, size * 3 // 2) for image in (truth, gray, *outputs)])
-            captions.append(f"{sample.name} — {STAGE_NAMES[stage]}")
+            captions.append(f"{sample.name}: {STAGE_NAMES[stage]}")
     caption = 14
     canvas = tile(rows, gap=3, top=16, caption_height=caption)
     width = size * 3 // 2 + 3
@@ -183,7 +186,10 @@ def write_summary(args: argparse.Namespace, command: str, seconds: float) -> Non
     groups = sorted(any_run.get("groups", {}))
     for group in groups:
         count = any_run["groups"][group]["num_images"]
-        lines += ["", f"## {group} ({count} photos)", "", *table(found, group)]
+        if count >= MIN_GROUP:
+            lines += ["", f"## {group} ({count} photos)", "", *table(found, group)]
+        else:
+            lines += ["", f"({group}: {count} test photos, too few for a table of their own.)"]
     if figure(args, args.figure):
         lines += ["", f"Figure: `{args.figure.name}` (docs/), same test photos, first seed, each stage's "
                   "best checkpoint."]
