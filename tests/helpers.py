@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
+from PIL import Image
 
 from colorgan.config import CONFIG_NAME, config_dir, register_resolvers
 
@@ -43,3 +45,12 @@ def compose_config(run_dir: Path, overrides: list[str] | None = None) -> DictCon
 def tiny_config(run_dir: Path, *overrides: str) -> DictConfig:
     """The composed config shrunk by `TINY` plus ``overrides``, writing into ``run_dir``."""
     return compose_config(run_dir, [*TINY, *overrides])
+
+
+def photo_folder(folder: Path, count: int = 12) -> Path:
+    """``count`` random 48×40 color PNG photos in ``folder`` (created), the same ones every call."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for index in range(count):
+        Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(folder / f"p{index}.png")
+    return folder

@@ -21,10 +21,8 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from colorgan import atomic, checkpoints
 from colorgan.build import check_config, resume_checkpoint
@@ -32,7 +30,7 @@ from colorgan.checkpoints import CheckpointError, atomic_save, build_generator, 
 from colorgan.errors import UserError
 from colorgan.modules.callbacks import AtomicCheckpointIO, BestCheckpoint
 from colorgan.train import train
-from tests.helpers import TINY, compose_config
+from tests.helpers import TINY, compose_config, photo_folder
 from tests.tiny_runs import random_checkpoint
 
 ENV = {**os.environ, "WANDB_MODE": "disabled", "WANDB_SILENT": "true", "HYDRA_FULL_ERROR": "1"}
@@ -40,14 +38,6 @@ ENV = {**os.environ, "WANDB_MODE": "disabled", "WANDB_SILENT": "true", "HYDRA_FU
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def photo_folder(folder: Path, count: int = 12) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    for index in range(count):
-        Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(folder / f"p{index}.png")
-    return folder
 
 
 def tiny_run(run_dir: Path, *overrides: str):

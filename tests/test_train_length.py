@@ -4,24 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
 from colorgan.build import fit_length
 from colorgan.data import build_datamodule
-from tests.helpers import TINY, compose_config
-
-
-def photos(folder: Path, count: int) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    for index in range(count):
-        Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(folder / f"p{index}.png")
-    return folder
+from tests.helpers import TINY, compose_config, photo_folder
 
 
 def fitted(tmp_path: Path, *overrides: str):
-    root = photos(tmp_path / "photos", 20)  # 18 train photos (val_fraction 0.1) -> 4 steps of 4 per epoch
+    root = photo_folder(tmp_path / "photos", 20)  # 18 train photos (val 0.1) -> 4 steps of 4 per epoch
     cfg = compose_config(tmp_path / "run", [*TINY, "data=folder", f"data.root={root}", "data.batch_size=4",
                                             *overrides])
     return cfg, fit_length(cfg, build_datamodule(cfg.data))
@@ -55,7 +44,7 @@ def test_a_step_count_or_min_steps_zero_is_the_users_choice(tmp_path: Path) -> N
 def test_a_short_run_really_trains_min_steps(tmp_path: Path) -> None:
     from colorgan.train import train
 
-    root = photos(tmp_path / "photos", 20)
+    root = photo_folder(tmp_path / "photos", 20)
     cfg = compose_config(tmp_path / "run", [*TINY, "data=folder", f"data.root={root}", "data.batch_size=4",
                                             "min_steps=6", "trainer.max_epochs=1",
                                             "callbacks.sample_panels=null"])
