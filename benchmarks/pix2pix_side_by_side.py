@@ -34,15 +34,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-KINDS = ("pix2pix", "stage1", "stage2")
-LABELS = {"pix2pix": "pix2pix", "stage1": "colorgan stage 1", "stage2": "colorgan stage 2"}
-STAGES = {"stage1": "unet", "stage2": "gan"}
+KINDS = ("pix2pix", "stage1", "stage1-frozen", "stage2")
+LABELS = {"pix2pix": "pix2pix", "stage1": "colorgan stage 1",
+          "stage1-frozen": "colorgan stage 1, encoder frozen", "stage2": "colorgan stage 2"}
+STAGES = {"stage1": "unet", "stage1-frozen": "unet", "stage2": "gan"}
+#: config overrides of a kind: stage 1 as its config runs its first 500 steps (`model.freeze_encoder_steps`)
+EXTRA = {"stage1-frozen": ("model.freeze_encoder_steps=-1",)}
 ENCODER = "efficientnet_lite0"
 #: files a pix2pix checkout must hold for this script (its colorization model, options and dataset)
 PIX2PIX_FILES = ("models/colorization_model.py", "models/pix2pix_model.py", "models/networks.py",
                  "options/train_options.py", "data/colorization_dataset.py")
 #: issue 9's targets: (label, kind, against, least ratio of images/s)
 TARGETS = (("stage 1 ≥ 3× pix2pix", "stage1", "pix2pix", 3.0),
+           ("stage 1 ≥ 3× pix2pix, encoder frozen", "stage1-frozen", "pix2pix", 3.0),
            ("stage 2 ≥ 2× pix2pix", "stage2", "pix2pix", 2.0),
            ("stage 2 ≥ 0.5× stage 1", "stage2", "stage1", 0.5))
 
@@ -157,15 +161,17 @@ def time_pix2pix(folder: Path, size: int, batch_size: int, warmup: int, repeats:
             "net": f"{opt.netG} + {opt.netD} D"}
 
 
-def time_colorgan(stage: str, size: int, batch_size: int, warmup: int, repeats: int) -> dict[str, Any]:
-    """Images/s of colorgan's training step, from its bench (default model, random encoder weights)."""
+def time_colorgan(kind: str, size: int, batch_size: int, warmup: int, repeats: int) -> dict[str, Any]:
+    """Images/s of colorgan's training step, from its bench (default model and settings, random encoder
+    weights, the encoder trained unless ``kind`` freezes it)."""
     import logging
 
     from colorgan.bench.training import train_throughput
 
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
     with contextlib.redirect_stdout(sys.stderr):
-        row = train_throughput(ENCODER, STAGES[stage], size, batch_size, warmup, repeats, cuda=False)
+        row = train_throughput(ENCODER, STAGES[kind], size, batch_size, warmup, repeats, cuda=False,
+                               extra=EXTRA.get(kind, ()))
     return {"images_per_s": row["images_per_s"], "step_s": row["step_s"],
             "parameters_m": row["parameters_m"], "net": f"{ENCODER} U-Net"}
 
@@ -226,9 +232,11 @@ def render(results: dict[int, dict[str, list[dict[str, Any]]]], info: dict[str, 
     main_rows, target_rows, round_rows = [], [], []
     for size, kinds in results.items():
         rate = {kind: _median_rate(runs) for kind, runs in kinds.items()}
-        params = " / ".join(f"{kinds[kind][0]['parameters_m']:.1f}" for kind in KINDS)
+        params = " / ".join(f"{kinds[kind][0]['parameters_m']:.1f}"
+                            for kind in ("pix2pix", "stage1", "stage2"))
         main_rows.append([size, f"{rate['pix2pix']:.2f}",
                           f"{rate['stage1']:.2f} ({rate['stage1'] / rate['pix2pix']:.2f}×)",
+                          f"{rate['stage1-frozen']:.2f} ({rate['stage1-frozen'] / rate['pix2pix']:.2f}×)",
                           f"{rate['stage2']:.2f} ({rate['stage2'] / rate['pix2pix']:.2f}×, "
                           f"{rate['stage2'] / rate['stage1']:.2f}×)",
                           f"{params} ({kinds['pix2pix'][0]['net']})"])
@@ -248,11 +256,14 @@ def render(results: dict[int, dict[str, list[dict[str, Any]]]], info: dict[str, 
         f"Batch {info['batch_size']}, CPU, in-memory random images; each figure is the median over "
         f"{rounds} round(s) of the median of {info['repeats']} step(s) after {info['warmup']} warm-up "
         "step(s), "
-        "each measurement in a fresh process, the three kinds alternating. pix2pix: its own `--model "
+        "each measurement in a fresh process, the kinds alternating. pix2pix: its own `--model "
         "colorization` (`set_input` + `optimize_parameters`, batches already in its Lab format); colorgan: "
-        f"Lightning's whole step ({ENCODER}, its RGB→Lab conversion included), stage 2 with its default D.",
+        f"Lightning's whole step ({ENCODER}, its RGB→Lab conversion included) with its default settings "
+        "(channels_last on), the encoder trained as pix2pix trains its whole G; \"encoder frozen\": stage 1 "
+        "as its config runs the first 500 steps (`model.freeze_encoder_steps`); stage 2 with its default D.",
         "",
-        table(["px", "pix2pix img/s", "stage 1 img/s (× pix2pix)", "stage 2 img/s (× pix2pix, × stage 1)",
+        table(["px", "pix2pix img/s", "stage 1 img/s (× pix2pix)", "stage 1, encoder frozen (× pix2pix)",
+               "stage 2 img/s (× pix2pix, × stage 1)",
                "params M (pix2pix G+D / stage 1 / stage 2)"], main_rows), "",
         "## Issue 9's targets", "", table(["target", "measured", ""], target_rows), "",
         "## Every round (img/s)", "",

@@ -64,10 +64,15 @@ def test_levers_pass_their_settings_and_a_failing_lever_becomes_a_row(monkeypatc
     assert by_name["channels_last"]["vs_baseline"] == pytest.approx(1.0)
     one_thread = next(call for call in calls if call["threads"] == 1)
     assert one_thread["extra"] == ("debug=tiny",) and "precision" not in one_thread
-    assert {"channels_last": True} in [{k: v for k, v in c.items() if k == "channels_last"} for c in calls]
-    decoders = [call["extra"][-1] for call in calls if len(call["extra"]) == 2]
-    assert decoders == ["model.generator.decoder_channels=[64,32,24,16,8]",
-                        "model.generator.decoder_channels=[256,128,64,32,16]"]
+    # every lever but the channels_last ones runs in the baseline's NCHW, whatever the config's default
+    layouts = [call["channels_last"] for call in calls]
+    assert layouts.count(True) == 2 and layouts.count(False) == len(calls) - 2
+    second = [call["extra"][-1] for call in calls if len(call["extra"]) == 2]
+    assert second == ["model.generator.decoder_channels=[64,32,24,16,8]",
+                      "model.generator.decoder_channels=[256,128,64,32,16]",
+                      "model.freeze_encoder_steps=-1", "model.freeze_encoder_steps=-1"]
+    frozen_calls = [call for call in calls if "model.freeze_encoder_steps=-1" in call["extra"]]
+    assert [call["channels_last"] for call in frozen_calls] == [False, True]
     section = "\n".join(levers_section(rows, {"repeats": 3, "warmup": 2}))
     assert "RuntimeError: inductor failed" in section and "| bf16-mixed | 64 | 5.00 | 0.50× |" in section
 

@@ -79,12 +79,17 @@ def test_ctrl_c_then_resume_continues_the_run(tmp_path):
     ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     runs = tmp_path / "train" / "runs"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and not list(runs.glob("*/checkpoints/last.ckpt")):
-        time.sleep(0.5)
-    time.sleep(1.0)
-    process.send_signal(signal.SIGINT)
-    process.communicate(timeout=120)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and not list(runs.glob("*/checkpoints/last.ckpt")):
+            time.sleep(0.5)
+        time.sleep(1.0)
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=120)
+    finally:  # a run that outlives the test must not keep training (max_epochs=1000) after it
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
     run_dir = next(runs.iterdir())
     interrupted_step = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
     assert interrupted_step >= 2

@@ -94,6 +94,17 @@ def test_gpu_trainers_use_bf16(tmp_path, option):
     assert cfg.channels_last == "auto"
 
 
+@pytest.mark.parametrize(("setting", "expected"), [("auto", True), ("false", False), ("true", True)])
+def test_channels_last_auto_is_on_for_the_cpu(tmp_path, setting, expected):
+    model = build_model(compose_config(tmp_path, [*TINY, f"channels_last={setting}"]))
+    model.on_fit_start()  # what Lightning calls once the module is on its device (here the CPU)
+    assert model.use_channels_last is expected
+    weight = next(p for p in model.generator.parameters() if p.ndim == 4 and min(p.shape[1:]) > 1)
+    assert weight.is_contiguous(memory_format=torch.channels_last) is expected
+    batch = model.on_after_batch_transfer(torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8), 0)
+    assert batch["rgb"].is_contiguous(memory_format=torch.channels_last) is expected
+
+
 @pytest.mark.parametrize("space", options("colorspace"))
 def test_model_heads_follow_the_color_space(tmp_path, space):
     cfg = compose_config(tmp_path, [*TINY, f"colorspace={space}"])

@@ -126,7 +126,31 @@ def test_samples_load_lazily_and_names_are_relative(photos):
 def test_default_output_goes_into_the_run(lab_run, tmp_path):
     checkpoint = next((lab_run / "checkpoints").glob("*.ckpt"))
     assert default_output(checkpoint) == lab_run / "eval"
+    assert default_output(checkpoint, "onnxruntime") == lab_run / "eval-onnxruntime"
+    assert default_output(checkpoint.with_suffix(".int8.onnx")) == lab_run / f"eval-{checkpoint.stem}.int8"
     assert default_output(tmp_path / "model.ckpt").name == "eval-model"
+
+
+def test_an_onnx_export_is_scored_like_its_checkpoint(lab_run, photos, tmp_path, capsys):
+    from colorgan import export
+
+    onnx_file = tmp_path / "model.onnx"
+    with pytest.raises(SystemExit) as exit_info:
+        export.main([str(lab_run), "--output", str(onnx_file)])
+    assert exit_info.value.code == 0
+    by_backend = {}
+    for name, model, extra in (("torch", lab_run, ()), ("onnx", onnx_file, ()),
+                               ("through-export", lab_run, ("--backend", "onnxruntime"))):
+        out = tmp_path / name
+        assert run_main(str(model), "--data", str(photos), "-o", str(out), "--device", "cpu", *extra) == 0
+        by_backend[name] = json.loads((out / "metrics.json").read_text())
+    assert "onnxruntime)" in capsys.readouterr().out
+    assert by_backend["torch"]["backend"] == "torch"
+    assert by_backend["onnx"]["backend"] == by_backend["through-export"]["backend"] == "onnxruntime"
+    for name in ("onnx", "through-export"):  # same photos, same numbers up to onnxruntime's rounding
+        assert by_backend[name]["num_images"] == by_backend["torch"]["num_images"]
+        torch_deltae = by_backend["torch"]["model"]["deltae00"]
+        assert by_backend[name]["model"]["deltae00"] == pytest.approx(torch_deltae, abs=0.05)
 
 
 @pytest.mark.parametrize("data", ["/no/such/folder", "nonexistent_config"])

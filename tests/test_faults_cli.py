@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -123,6 +125,40 @@ def test_ctrl_c_is_130_and_one_line(capsys):
         run_command(interrupted, "test", interrupted="what is kept")
     assert exit_info.value.code == 130
     assert one_line(capsys.readouterr().err) == "interrupted: what is kept"
+
+
+def test_an_error_caused_by_ctrl_c_is_still_an_interrupt(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COLORGAN_TRACEBACK_DIR", str(tmp_path / "tracebacks"))
+
+    def write_cut_short():  # e.g. torch.save failing on closing the file Ctrl-C interrupted
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise RuntimeError("unexpected pos 51456 vs 51352") from None
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_command(write_cut_short, "test", interrupted="what is kept")
+    assert exit_info.value.code == 130
+    assert one_line(capsys.readouterr().err) == "interrupted: what is kept"
+    assert not (tmp_path / "tracebacks").exists()
+
+
+def test_ctrl_c_while_a_command_is_still_starting_is_one_line(tmp_path):
+    env = {**os.environ, "WANDB_MODE": "disabled"}
+    command = [sys.executable, "-m", "colorgan.train", "debug=tiny", f"paths.log_dir={tmp_path}"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        time.sleep(0.5)  # torch alone takes longer to import: the command is still starting
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert "Traceback" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1] == "interrupted (while starting: nothing was written)"
+    assert process.returncode in (130, -signal.SIGINT)  # Python ends as killed by SIGINT, as shells expect
+    assert not (tmp_path / "train").exists()
 
 
 def test_unexpected_error_is_one_line_and_a_traceback_file(tmp_path, monkeypatch, capsys):

@@ -7,8 +7,9 @@
 Exit status: what the task returns (0 when it returns None); 2 with ``error: <one line>`` for a problem
 the user can fix (a `UserError`, also when Hydra's `instantiate` wrapped it, at any depth; a missing
 mandatory config value; any other OmegaConf or Hydra config error); 130 with ``interrupted ...`` on
-Ctrl-C; 1 with ``error: <Type>: <first line> (full traceback: PATH)`` for anything else, the full
-traceback written to PATH. The same whatever ``HYDRA_FULL_ERROR`` says.
+Ctrl-C (also when something failed because of it, e.g. a write it cut short); 1 with ``error: <Type>:
+<first line> (full traceback: PATH)`` for anything else, the full traceback written to PATH. The same
+whatever ``HYDRA_FULL_ERROR`` says.
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
         seen.add(id(current))
         yield current
         current = current.__cause__ or current.__context__
+
+
+def caused_by_interrupt(error: BaseException) -> bool:
+    """Whether ``error`` is a Ctrl-C or was raised while one was being handled (e.g. a checkpoint write that
+    the interrupt cut short fails on closing): either way the user stopped the command."""
+    return any(isinstance(link, KeyboardInterrupt) for link in _chain(error))
 
 
 def hydra_one_line(text: str) -> str:
@@ -129,6 +136,8 @@ def run_command(task: Callable[[], int | None], name: str, interrupted: str = ""
     except KeyboardInterrupt:
         _exit(130, f"interrupted{': ' + interrupted if interrupted else ''}")
     except Exception as error:  # the policy: one line, the traceback in a file
+        if caused_by_interrupt(error):
+            _exit(130, f"interrupted{': ' + interrupted if interrupted else ''}")
         message = user_message(error)
         if message is not None:
             _exit(2, f"error: {message}")

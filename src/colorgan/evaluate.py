@@ -1,5 +1,9 @@
 """`python -m colorgan.evaluate CKPT --data PATH_OR_CONFIG`: score a colorizer against two baselines.
 
+CKPT is a checkpoint, a run directory or an ONNX export (`python -m colorgan.export`, fp32 or int8), which
+runs on onnxruntime; `--backend onnxruntime` scores a checkpoint through its export, so a deployed model is
+judged by the same protocol as the PyTorch one.
+
 --data is a folder of color photos (searched recursively), one photo, a data config name from conf/data
 (`synthetic`, or `folder` with `--set root=DIR`) or a YAML file (a data config or a run's
 .hydra/config.yaml: its validation images; only colorgan's own data sources are accepted from it, nothing
@@ -25,6 +29,7 @@ from typing import Any
 from tqdm import tqdm
 
 from colorgan.atomic import write_json
+from colorgan.backends import BACKENDS
 from colorgan.cli import run_command
 from colorgan.data import DataError
 from colorgan.files import save_image_atomic
@@ -38,11 +43,14 @@ from colorgan.report.figures import plot_hint_curve, worst_median_best_grid
 from colorgan.samples import Sample, config_samples, folder_samples
 
 
-def default_output(checkpoint: Path) -> Path:
-    """RUN_DIR/eval for a run's checkpoint, else ./eval-<checkpoint name>."""
+def default_output(checkpoint: Path, backend: str = "torch") -> Path:
+    """RUN_DIR/eval for a run's checkpoint (RUN_DIR/eval-onnxruntime through its export, RUN_DIR/eval-NAME for
+    an ONNX file NAME.onnx), else ./eval-<checkpoint name>."""
+    onnx = checkpoint.suffix.lower() == ".onnx"
+    suffix = f"-{checkpoint.stem}" if onnx else ("" if backend == "torch" else f"-{backend}")
     if checkpoint.parent.name == "checkpoints":
-        return checkpoint.parent.parent / "eval"
-    return Path(f"eval-{checkpoint.stem}")
+        return checkpoint.parent.parent / f"eval{suffix}"
+    return Path(f"eval-{checkpoint.stem}" + ("" if onnx or backend == "torch" else f"-{backend}"))
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -53,7 +61,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
 
-    parser.add_argument("checkpoint", help="checkpoint file (.ckpt) or run directory")
+    parser.add_argument("checkpoint", help="checkpoint file (.ckpt), run directory or ONNX export (.onnx)")
     parser.add_argument("--data", required=True, help="photo folder or file, conf/data name, or YAML config")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a data config key, e.g. --set num_val=32 (repeatable)")
@@ -72,6 +80,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fid-weights", type=Path, default=None,
                         help="local Inception weights for FID (needs torch-fidelity); skipped otherwise")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: best available)")
+    parser.add_argument("--backend", default="torch", choices=BACKENDS,
+                        help="what runs the network: torch, or onnxruntime (through the checkpoint's export; "
+                             "an .onnx model always runs on onnxruntime)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--hints", default=None, metavar="N,N,...",
                         help="also score with N true-color hints per photo, e.g. 0,1,2,5,10,20,50,100")
@@ -134,6 +145,7 @@ def evaluate(colorizer: Colorizer, samples: Sequence[Sample], output_dir: str | 
     picks = {"best": ranked[0], "median": ranked[len(ranked) // 2], "worst": ranked[-1]}
     results = {
         "checkpoint": str(colorizer.checkpoint_path) if colorizer.checkpoint_path else None,
+        "backend": colorizer.backend.name,
         "colorspace": colorizer.colorspace.name,
         "num_images": len(rows),
         "max_side": max_side,
@@ -190,8 +202,12 @@ def format_hint_table(hints: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """The command's logic; returns the exit status."""
-    checkpoint = resolve_checkpoint(args.checkpoint)
-    colorizer = Colorizer.from_checkpoint(checkpoint, device=args.device, short_side=args.short_side)
+    given = Path(args.checkpoint).expanduser()
+    onnx = given.suffix.lower() == ".onnx"
+    checkpoint = given if onnx else resolve_checkpoint(given)
+    colorizer = Colorizer.load(checkpoint, device=args.device, short_side=args.short_side,
+                               backend=args.backend)
+    backend = "onnxruntime" if onnx else args.backend
     data_path = Path(args.data).expanduser()
     if data_path.is_dir() or (data_path.is_file() and data_path.suffix.lower() not in (".yaml", ".yml")):
         samples = folder_samples(data_path, args.max_images)
@@ -201,11 +217,11 @@ def run(args: argparse.Namespace) -> int:
     if args.mean_from is not None:
         ab = scores.mean_ab(folder_samples(args.mean_from.expanduser()))
         source = f"mean (a, b) of {args.mean_from}"
-    output = args.output or default_output(checkpoint)
+    output = args.output or default_output(checkpoint, backend)
     results = evaluate(colorizer, samples, output, ab=ab, ab_source=source, max_side=args.max_side or None,
                        fid_weights=args.fid_weights, progress=not args.quiet, hint_counts=args.hints,
                        hint_patch=args.hint_patch, hint_seed=args.hint_seed, protocol=args.protocol)
-    print(f"{results['num_images']} photos, {checkpoint} ({results['colorspace']})")
+    print(f"{results['num_images']} photos, {checkpoint} ({results['colorspace']}, {backend})")
     print(protocols.describe(results))
     print(format_table(results))
     print(protocols.format_color_table(results))

@@ -29,7 +29,7 @@ from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from colorgan.atomic import write_json
 from colorgan.build import Run, build_run
-from colorgan.cli import hydra_one_line, run_command
+from colorgan.cli import caused_by_interrupt, hydra_one_line, run_command
 from colorgan.config import CONFIG_GROUPS, CONFIG_NAME, config_dir, override_key
 from colorgan.errors import UserError
 from colorgan.report.runs import finite_float
@@ -130,8 +130,11 @@ def fit(run: Run) -> dict[str, Any]:
             raise
         _write_summary(run, summarize(run, time.perf_counter() - started))
         raise KeyboardInterrupt from None
-    except OSError as error:
-        if error.errno in _DISK_ERRORS:
+    except Exception as error:
+        if caused_by_interrupt(error):  # e.g. a periodic checkpoint write that Ctrl-C cut short (atomic: the
+            _write_summary(run, summarize(run, time.perf_counter() - started))  # old file is intact)
+            raise KeyboardInterrupt from None
+        if isinstance(error, OSError) and error.errno in _DISK_ERRORS:
             raise _disk_error(error, run.run_dir) from error
         raise
     finally:

@@ -2,7 +2,8 @@
 
 One stage-1 training step of the default model (`train_throughput`: Lightning's whole step on in-memory
 random images), at each size, once per lever: channels_last, bf16-mixed autocast, torch.compile, one
-thread instead of torch's default, a narrower and a wider decoder. The baseline runs first and again last,
+thread instead of torch's default, a narrower and a wider decoder, the encoder frozen (the default's first
+500 steps: no backward through it) alone and with channels_last. The baseline runs first and again last,
 so the drift of a busy machine shows. A lever that fails here (torch.compile needs a C++ compiler, bf16
 an able CPU) becomes a row holding its error instead of ending the run.
 """
@@ -23,6 +24,7 @@ from colorgan.errors import first_line
 NARROW_DECODER = [64, 32, 24, 16, 8]
 WIDE_DECODER = [256, 128, 64, 32, 16]
 BASELINE = "baseline (fp32)"
+FROZEN = "model.freeze_encoder_steps=-1"
 
 
 @dataclass(frozen=True)
@@ -72,19 +74,23 @@ def levers() -> list[Lever]:
     threads = torch.get_num_threads()
     bf16 = cpu_bf16_flags()
     emulated = "" if native_bf16() else " (emulated here: 1 timed step, no warm-up)"
-    baseline = Lever(BASELINE, f"32-true, NCHW, {threads} threads (torch's default)")
+    nchw = {"channels_last": False}  # the baseline's layout, whatever the config's default
+    baseline = Lever(BASELINE, f"32-true, NCHW, {threads} threads (torch's default)", nchw)
     return [
         baseline,
         Lever("channels_last", "NHWC memory format for weights and batches", {"channels_last": True}),
         Lever("bf16-mixed", "Lightning's CPU autocast to bf16; CPU bf16 instructions: "
-              + (", ".join(bf16) if bf16 else "none") + emulated, {"precision": "bf16-mixed"}),
+              + (", ".join(bf16) if bf16 else "none") + emulated, {**nchw, "precision": "bf16-mixed"}),
         Lever("torch.compile", "inductor; compilation happens in the untimed first step",
-              {"compiled": True}),
-        Lever("1 thread", f"torch.set_num_threads(1) instead of {threads}", threads=1),
-        Lever("narrower decoder", f"decoder_channels={NARROW_DECODER}",
+              {**nchw, "compiled": True}),
+        Lever("1 thread", f"torch.set_num_threads(1) instead of {threads}", nchw, threads=1),
+        Lever("narrower decoder", f"decoder_channels={NARROW_DECODER}", nchw,
               overrides=(_decoder(NARROW_DECODER),)),
-        Lever("wider decoder", f"decoder_channels={WIDE_DECODER}", overrides=(_decoder(WIDE_DECODER),)),
-        Lever(f"{BASELINE}, again", "the baseline re-run last: the machine's drift during the run"),
+        Lever("wider decoder", f"decoder_channels={WIDE_DECODER}", nchw, overrides=(_decoder(WIDE_DECODER),)),
+        Lever("encoder frozen", "model.freeze_encoder_steps=-1: the default's first 500 steps (the baseline"
+              " fine-tunes the encoder)", nchw, overrides=(FROZEN,)),
+        Lever("encoder frozen + channels_last", "both", {"channels_last": True}, overrides=(FROZEN,)),
+        Lever(f"{BASELINE}, again", "the baseline re-run last: the machine's drift during the run", nchw),
     ]
 
 

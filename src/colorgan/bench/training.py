@@ -76,10 +76,12 @@ class StepTimer(pl.Callback):
 
 def model_overrides(encoder: str, stage: str, image_size: int, cuda: bool, compiled: bool,
                     channels_last: bool | None = None) -> list[str]:
-    channels_last = cuda if channels_last is None else channels_last
+    """Config overrides of one measured model; ``channels_last`` None keeps the config's ``auto`` (on for
+    CUDA and the CPU). The encoder is trained (``freeze_encoder_steps=0``) unless an extra override says
+    otherwise."""
+    memory_format = [] if channels_last is None else [f"channels_last={str(channels_last).lower()}"]
     return [f"encoder={encoder}", f"model={stage}", f"image_size={image_size}", "encoder.weights=none",
-            "model.freeze_encoder_steps=0", f"channels_last={str(channels_last).lower()}",
-            f"compile={str(compiled).lower()}"]
+            "model.freeze_encoder_steps=0", *memory_format, f"compile={str(compiled).lower()}"]
 
 
 def train_throughput(encoder: str, stage: str, image_size: int, batch_size: int, warmup: int, repeats: int,
@@ -88,8 +90,8 @@ def train_throughput(encoder: str, stage: str, image_size: int, batch_size: int,
     """Images/s of ``repeats`` timed training steps after ``warmup`` steps, on random uint8 images.
 
     ``extra``: more config overrides (e.g. smaller networks for a quick run). ``precision`` (Lightning's,
-    default bf16-mixed on CUDA, 32-true on the CPU) and ``channels_last`` (default: on CUDA) override the
-    device's defaults.
+    default bf16-mixed on CUDA, 32-true on the CPU) and ``channels_last`` (default: the config's auto, on for
+    CUDA and the CPU) override the device's defaults.
     """
     from colorgan.build import build_model
 
