@@ -55,10 +55,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=4)
     args = parser.parse_args(argv)
     sizes = [int(part) for part in args.sizes.split(",") if part]
-    logging.disable(logging.WARNING)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        rates = measure(sizes, args.rounds, args.batch_size, args.warmup, args.repeats)
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)  # Lightning's remarks on every fit; restored for the caller after
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rates = measure(sizes, args.rounds, args.batch_size, args.warmup, args.repeats)
+    finally:
+        logging.disable(previous)
     print(render(rates, sizes))
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -31,3 +32,4 @@ def test_layouts_alternate_and_the_ratio_is_of_medians(monkeypatch, capsys):
     table = capsys.readouterr().out
     assert "| unet | 64 | 10.01, 10.05 | 12.02, 12.06 | 1.20× |" in table
     assert "| gan | 64 |" in table
+    assert logging.root.manager.disable == logging.NOTSET  # the caller's logging is left as it was

@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 
 #: true-color hints per validation image for the ``val/hints_*`` metrics of a hint model
 VAL_HINTS = 10
-#: devices where ``channels_last: auto`` turns NHWC on: both train faster in it (CPU: 1.24x stage 1 at 256 px,
-#: 1.2x stage 2; benchmarks/levers.md, RESULTS.md); MPS and others stay NCHW
+#: devices where ``channels_last: auto`` turns NHWC on: both train faster in it (CPU: 1.24-1.3x at 256 px,
+#: never slower; benchmarks/levers.md, RESULTS.md); MPS and others stay NCHW
 CHANNELS_LAST_DEVICES = ("cuda", "cpu")
 
 
