@@ -7,6 +7,7 @@ holds fixtures and is never imported.
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,13 @@ os.environ.setdefault("WANDB_SILENT", "true")
 # the real config, shrunk by conf/debug/tiny.yaml: a 82k-parameter encoder, 32 px images, a handful of
 # steps (the same shrink `python -m colorgan.bench --quick` uses)
 TINY = ["debug=tiny"]
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` of a child the test will Ctrl-C: SIGINT at its default, whatever the test runner
+    inherited (a shell without job control starts background jobs with SIGINT ignored, and an ignored
+    SIGINT stays ignored across exec, so the child would never see the test's Ctrl-C)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def compose_config(run_dir: Path, overrides: list[str] | None = None) -> DictConfig:

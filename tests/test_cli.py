@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.helpers import TINY
+from tests.helpers import TINY, default_sigint
 
 
 def run_train(
@@ -77,7 +77,8 @@ def test_ctrl_c_then_resume_continues_the_run(tmp_path):
         sys.executable, "-m", "colorgan.train", *TINY, f"paths.log_dir={tmp_path}",
         "trainer.max_epochs=1000", "callbacks.last_checkpoint.every_n_train_steps=2",
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                               preexec_fn=default_sigint)
     runs = tmp_path / "train" / "runs"
     try:
         deadline = time.monotonic() + 240

@@ -27,6 +27,7 @@ from colorgan.cli import run_command
 from colorgan.errors import UserError
 from colorgan.inference import Colorizer, NonFiniteOutput
 from colorgan.photo_input import MAX_ASPECT, MAX_WORK_PIXELS, UnsupportedSize, working_size
+from tests.helpers import default_sigint
 from tests.tiny_runs import photo, random_checkpoint, tiny_run
 
 
@@ -146,7 +147,8 @@ def test_an_error_caused_by_ctrl_c_is_still_an_interrupt(tmp_path, monkeypatch, 
 def test_ctrl_c_while_a_command_is_still_starting_is_one_line(tmp_path):
     env = {**os.environ, "WANDB_MODE": "disabled"}
     command = [sys.executable, "-m", "colorgan.train", "debug=tiny", f"paths.log_dir={tmp_path}"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                               preexec_fn=default_sigint)
     try:
         time.sleep(0.5)  # torch alone takes longer to import: the command is still starting
         process.send_signal(signal.SIGINT)

@@ -30,7 +30,7 @@ from colorgan.checkpoints import CheckpointError, atomic_save, build_generator, 
 from colorgan.errors import UserError
 from colorgan.modules.callbacks import AtomicCheckpointIO, BestCheckpoint
 from colorgan.train import train
-from tests.helpers import TINY, compose_config, photo_folder
+from tests.helpers import TINY, compose_config, default_sigint, photo_folder
 from tests.tiny_runs import random_checkpoint
 
 ENV = {**os.environ, "WANDB_MODE": "disabled", "WANDB_SILENT": "true", "HYDRA_FULL_ERROR": "1"}
@@ -339,7 +339,8 @@ def test_ctrl_c_exits_130_and_records_the_interruption(tmp_path):
     command = [sys.executable, "-m", "colorgan.train", *TINY, f"paths.log_dir={tmp_path}",
                "trainer.max_epochs=1000", "callbacks.sample_panels=null"]
     log = (tmp_path / "out.txt").open("w")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.PIPE, text=True, env=ENV)
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.PIPE, text=True, env=ENV,
+                               preexec_fn=default_sigint)
     runs = tmp_path / "train" / "runs"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not list(runs.glob("*/csv/metrics.csv")):
