@@ -16,6 +16,8 @@ import statistics
 import warnings
 from collections.abc import Sequence
 
+from colorgan.bench import int_list
+
 STAGES = ("unet", "gan")
 
 
@@ -48,13 +50,13 @@ def render(rates: dict, sizes: list[int]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="128,256", help="comma-separated image sizes, px")
+    parser.add_argument("--sizes", type=int_list, default=[128, 256], help="comma-separated image sizes, px")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=4)
     args = parser.parse_args(argv)
-    sizes = [int(part) for part in args.sizes.split(",") if part]
+    sizes = args.sizes
     previous = logging.root.manager.disable
     logging.disable(logging.WARNING)  # Lightning's remarks on every fit; restored for the caller after
     try:

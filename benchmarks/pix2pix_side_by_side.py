@@ -34,6 +34,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from colorgan.bench import int_list
+
 KINDS = ("pix2pix", "stage1", "stage1-frozen", "stage2")
 LABELS = {"pix2pix": "pix2pix", "stage1": "colorgan stage 1",
           "stage1-frozen": "colorgan stage 1, encoder frozen", "stage2": "colorgan stage 2"}
@@ -59,18 +61,11 @@ class MeasurementError(RuntimeError):
     """A measurement's process failed; reported as one ``error:`` line (its last stderr line), exit 1."""
 
 
-def _int_list(text: str) -> list[int]:
-    try:
-        return [int(part) for part in text.split(",") if part]
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from error
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--pix2pix-dir", type=Path, required=True, help="a checkout of pix2pix's repository")
-    parser.add_argument("--sizes", type=_int_list, default=[128, 256], help="image sizes, px")
+    parser.add_argument("--sizes", type=int_list, default=[128, 256], help="image sizes, px")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (median reported)")

@@ -10,10 +10,10 @@ from types import TracebackType
 __version__ = "0.1.0"
 
 
-Hook = Callable[[type[BaseException], BaseException, TracebackType | None], object]
+_Hook = Callable[[type[BaseException], BaseException, TracebackType | None], object]
 
 
-def _interrupted_while_starting(hook: Hook) -> Hook:
+def _interrupted_while_starting(hook: _Hook) -> _Hook:
     """``sys.excepthook`` that reports a Ctrl-C reaching the top level as one line instead of a traceback."""
 
     def excepthook(kind: type[BaseException], value: BaseException, trace: TracebackType | None) -> None:

@@ -207,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
     checkpoint = given if onnx else resolve_checkpoint(given)
     colorizer = Colorizer.load(checkpoint, device=args.device, short_side=args.short_side,
                                backend=args.backend)
-    backend = "onnxruntime" if onnx else args.backend
+    backend = colorizer.backend.name  # an .onnx file runs on onnxruntime whatever --backend says
     data_path = Path(args.data).expanduser()
     if data_path.is_dir() or (data_path.is_file() and data_path.suffix.lower() not in (".yaml", ".yml")):
         samples = folder_samples(data_path, args.max_images)

@@ -44,7 +44,7 @@ def _size_pair(text: str) -> tuple[int, int]:
     return width, height
 
 
-def _int_list(text: str) -> list[int]:
+def int_list(text: str) -> list[int]:
     try:
         return [int(part) for part in text.split(",") if part]
     except ValueError as error:
@@ -61,7 +61,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--only", default="loaders,training,flops,inference",
                         help="comma-separated sections to run: loaders, training, flops, inference, curves, "
                              "levers")
-    parser.add_argument("--sizes", type=_int_list, default=[128, 256], help="training image sizes, px")
+    parser.add_argument("--sizes", type=int_list, default=[128, 256], help="training image sizes, px")
     parser.add_argument("--encoders", default="efficientnet_lite0,resnet34",
                         help="encoder configs to train (the first is the default model)")
     parser.add_argument("--cpu-batch-size", type=int, default=4, help="training batch on the CPU")

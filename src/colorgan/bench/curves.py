@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from colorgan.bench import _int_list, _size_pair
+from colorgan.bench import _size_pair, int_list
 
 TRAIN_SIZES = [64, 128, 256, 384, 512]
 #: 4:3 photos (so the network's working size is the same for all) from 0.06 to 48 MP
@@ -43,7 +43,7 @@ def _positive(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The curves section's options (defaults resolved in `bench_curves`, so --quick can shrink them)."""
-    parser.add_argument("--curve-sizes", type=_int_list, default=None,
+    parser.add_argument("--curve-sizes", type=int_list, default=None,
                         help=f"curves: training sizes, px (default {','.join(map(str, TRAIN_SIZES))})")
     parser.add_argument("--curve-photos", type=_size_list, default=None,
                         help="curves: photo sizes WxH,… (default 288x216 … 8000x6000: 0.06–48 MP)")

@@ -25,6 +25,8 @@ NARROW_DECODER = [64, 32, 24, 16, 8]
 WIDE_DECODER = [256, 128, 64, 32, 16]
 BASELINE = "baseline (fp32)"
 FROZEN = "model.freeze_encoder_steps=-1"
+#: every lever runs in the baseline's layout unless it sets its own, whatever the config's default
+NCHW = {"channels_last": False}
 
 
 @dataclass(frozen=True)
@@ -74,23 +76,22 @@ def levers() -> list[Lever]:
     threads = torch.get_num_threads()
     bf16 = cpu_bf16_flags()
     emulated = "" if native_bf16() else " (emulated here: 1 timed step, no warm-up)"
-    nchw = {"channels_last": False}  # the baseline's layout, whatever the config's default
-    baseline = Lever(BASELINE, f"32-true, NCHW, {threads} threads (torch's default)", nchw)
+    baseline = Lever(BASELINE, f"32-true, NCHW, {threads} threads (torch's default)")
     return [
         baseline,
         Lever("channels_last", "NHWC memory format for weights and batches", {"channels_last": True}),
         Lever("bf16-mixed", "Lightning's CPU autocast to bf16; CPU bf16 instructions: "
-              + (", ".join(bf16) if bf16 else "none") + emulated, {**nchw, "precision": "bf16-mixed"}),
+              + (", ".join(bf16) if bf16 else "none") + emulated, {"precision": "bf16-mixed"}),
         Lever("torch.compile", "inductor; compilation happens in the untimed first step",
-              {**nchw, "compiled": True}),
-        Lever("1 thread", f"torch.set_num_threads(1) instead of {threads}", nchw, threads=1),
-        Lever("narrower decoder", f"decoder_channels={NARROW_DECODER}", nchw,
+              {"compiled": True}),
+        Lever("1 thread", f"torch.set_num_threads(1) instead of {threads}", threads=1),
+        Lever("narrower decoder", f"decoder_channels={NARROW_DECODER}",
               overrides=(_decoder(NARROW_DECODER),)),
-        Lever("wider decoder", f"decoder_channels={WIDE_DECODER}", nchw, overrides=(_decoder(WIDE_DECODER),)),
+        Lever("wider decoder", f"decoder_channels={WIDE_DECODER}", overrides=(_decoder(WIDE_DECODER),)),
         Lever("encoder frozen", "model.freeze_encoder_steps=-1: the default's first 500 steps (the baseline"
-              " fine-tunes the encoder)", nchw, overrides=(FROZEN,)),
+              " fine-tunes the encoder)", overrides=(FROZEN,)),
         Lever("encoder frozen + channels_last", "both", {"channels_last": True}, overrides=(FROZEN,)),
-        Lever(f"{BASELINE}, again", "the baseline re-run last: the machine's drift during the run", nchw),
+        Lever(f"{BASELINE}, again", "the baseline re-run last: the machine's drift during the run"),
     ]
 
 
@@ -133,7 +134,7 @@ def bench_levers(encoder: str, sizes: list[int], batch_size: int, warmup: int, r
             try:
                 with num_threads(lever.threads):
                     result = measure(encoder, "unet", size, batch_size, *steps, cuda=False,
-                                     extra=(*extra, *lever.overrides), **lever.options)
+                                     extra=(*extra, *lever.overrides), **{**NCHW, **lever.options})
                 row |= {"images_per_s": result["images_per_s"], "parameters_m": result["parameters_m"]}
             except Exception as error:  # a lever this machine cannot pull is a result, not a crash
                 if lever.name == BASELINE:
