@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 
 import pytest
 import torch
 
-from colorgan.bench import QUICK_OVERRIDES, main, parse_args
+from colorgan.bench import QUICK_OVERRIDES, json_from_process, main, parse_args
 from colorgan.bench.machine import bf16_peak_tflops
 from colorgan.bench.report import achieved_share
 from colorgan.bench.training import flop_counter
@@ -72,3 +73,13 @@ def test_bad_options_are_refused(capsys):
     assert "nonsense" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         parse_args(["--photo-size", "big"])
+
+
+def test_a_measurement_process_gives_its_last_json_line_or_one_clear_error():
+    printing = "print('log line'); print('{\"a\": 1}'); print('{\"a\": 2}')"
+    assert json_from_process([sys.executable, "-c", printing], "probe") == {"a": 2}
+    failing = "import sys; print('{\"a\": 1}'); sys.stderr.write('first\\nwhat went wrong\\n'); sys.exit(3)"
+    with pytest.raises(RuntimeError, match=r"^probe failed \(exit 3\): what went wrong$"):
+        json_from_process([sys.executable, "-c", failing], "probe")
+    with pytest.raises(RuntimeError, match=r"failed \(exit 0\): no output"):
+        json_from_process([sys.executable, "-c", "pass"], "probe")

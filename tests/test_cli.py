@@ -61,6 +61,7 @@ def test_multirun_sweeps_color_spaces(tmp_path):
         ([*TINY, "colorspace.name=cmyk"], "lab"),
         ([*TINY, "encoder.name=no_such_net"], "no_such_net"),
         (["resume=/no/such/run"], "/no/such/run"),
+        ([*TINY, "model.ema_decay=1.5"], "model.ema_decay must be in (0, 1)"),
     ],
 )
 def test_bad_input_is_a_clear_error(tmp_path, overrides, message):

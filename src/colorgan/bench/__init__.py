@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import shlex
+import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +50,17 @@ def int_list(text: str) -> list[int]:
         return [int(part) for part in text.split(",") if part]
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from error
+
+
+def json_from_process(command: list[str], what: str) -> dict[str, Any]:
+    """The last JSON line a measurement printed in its own process (``command``); a `RuntimeError` naming
+    ``what``, the exit status and the process's last stderr line when it failed."""
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode or not lines:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"{what} failed (exit {done.returncode}): {tail}")
+    return json.loads(lines[-1])
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -132,8 +132,8 @@ def render(results: dict[str, Any]) -> str:
                   f"Median of {settings['repeats']} steps after {settings['warmup']} warm-up steps, random "
                   "uint8 images already in memory (no loader cost), Lightning's full training step (color "
                   "conversion, forward, losses, backward, optimizer), encoder trained. CPU: fp32, "
-                  "channels_last; GPU: bf16-mixed, channels_last, cudnn.benchmark. GFLOP/img: model FLOPs "
-                  "of one training step per image "
+                  "channels_last, `keep_freed_memory` (glibc); GPU: bf16-mixed, channels_last, "
+                  "cudnn.benchmark. GFLOP/img: model FLOPs of one training step per image "
                   "(torch.utils.flop_counter, with its depthwise-convolution backward corrected; forward + "
                   "backward, stage 2 with the discriminator's passes; params M: generator + discriminator). "
                   f"Share of peak: TFLOP/s ÷ the GPU's dense bf16 peak ({peak or '–'} TFLOP/s).", "",

@@ -11,11 +11,12 @@ import torch
 from hydra.utils import instantiate
 from torch import Tensor
 
-from colorgan import checkpoints
+from colorgan import allocator, checkpoints
 from colorgan.color import get_colorspace
 from colorgan.metrics import colorfulness, delta_e00, gray_baseline, psnr
 from colorgan.models.hints import EVAL_PATCH, HintSettings, simulate_hints, truth_hints
 from colorgan.models.losses import ChromaLoss
+from colorgan.modules.averaging import EMAWeights
 from colorgan.modules.nonfinite import NonFiniteGuard
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,10 @@ class ColorizationModule(pl.LightningModule):
     """Base LightningModule: uint8 RGB batches in, luma/chroma split on the device, quality metrics out.
 
     Shared by both stages: ``chroma_loss`` (l1 | huber), the encoder-freeze schedule (the generator keeps
-    whether its encoder is frozen; ``train/encoder_frozen`` is logged every step) and the non-finite
-    guard (``train/nonfinite_steps``; see `colorgan.modules.nonfinite`).
+    whether its encoder is frozen; ``train/encoder_frozen`` is logged every step), the non-finite
+    guard (``train/nonfinite_steps``; see `colorgan.modules.nonfinite`), with ``ema_decay`` an exponential
+    moving average of the weights for validation and checkpoints (`colorgan.modules.averaging`), and
+    ``keep_freed_memory`` (auto: on for CPU training; `colorgan.allocator`).
 
     With ``hints.enabled`` the generator also takes color hints (`colorgan.models.hints`): training batches
     get simulated hints from their own truth; validation scores the automatic colorization (no hints,
@@ -57,6 +60,8 @@ class ColorizationModule(pl.LightningModule):
         channels_last: bool | str = "auto",
         compile: bool = False,
         hints: dict[str, Any] | None = None,
+        ema_decay: float | None = None,
+        keep_freed_memory: bool | str = "auto",
     ) -> None:
         super().__init__()
         self.colorspace = get_colorspace(colorspace)
@@ -72,12 +77,23 @@ class ColorizationModule(pl.LightningModule):
         self.channels_last_setting = channels_last
         self.compile_networks = compile
         self.use_channels_last = False
+        if ema_decay is not None and not 0.0 < float(ema_decay) < 1.0:
+            raise ValueError(f"model.ema_decay must be in (0, 1) or null, got {ema_decay!r}")
+        self.ema_decay = None if ema_decay is None else float(ema_decay)
+        allocator.wanted(keep_freed_memory, "cpu")  # a bad value fails here, not at the start of fit
+        self.keep_freed_memory = keep_freed_memory
+
+    def configure_callbacks(self) -> list[pl.Callback]:
+        """With ``ema_decay``, the weight average (`EMAWeights`) that validation and checkpoints use."""
+        return [EMAWeights(self.ema_decay)] if self.ema_decay is not None else []
 
     # ---- device-side preparation -------------------------------------------------------------
     def on_fit_start(self) -> None:
         setting = self.channels_last_setting
         auto = self.device.type in CHANNELS_LAST_DEVICES
         self.use_channels_last = auto if setting == "auto" else bool(setting)
+        if allocator.wanted(self.keep_freed_memory, self.device.type):
+            allocator.keep_freed_memory()
         if self.use_channels_last:
             self.to(memory_format=torch.channels_last)
         if self.compile_networks:

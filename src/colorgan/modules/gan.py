@@ -89,6 +89,8 @@ class GANModule(ColorizationModule):
         compile: bool = False,
         hints: dict[str, Any] | None = None,
         selection: dict[str, Any] | None = None,
+        ema_decay: float | None = None,
+        keep_freed_memory: bool | str = "auto",
     ) -> None:
         if d_space not in DISCRIMINATOR_SPACES:
             raise ValueError(f"model.d_space must be one of {DISCRIMINATOR_SPACES}, got {d_space!r}")
@@ -96,7 +98,8 @@ class GANModule(ColorizationModule):
             raise ValueError("model.d_warmup_steps, r1_gamma, l1_weight and adversarial_weight must be >= 0")
         super().__init__(
             colorspace, generator, image_size, loss, huber_delta, freeze_encoder_steps, max_nonfinite_steps,
-            channels_last, compile, hints=hints,
+            channels_last, compile, hints=hints, ema_decay=ema_decay,
+            keep_freed_memory=keep_freed_memory,
         )
         self.save_hyperparameters()
         self.automatic_optimization = False

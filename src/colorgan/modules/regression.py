@@ -32,10 +32,13 @@ class RegressionModule(ColorizationModule):
         channels_last: bool | str = "auto",
         compile: bool = False,
         hints: dict[str, Any] | None = None,
+        ema_decay: float | None = None,
+        keep_freed_memory: bool | str = "auto",
     ) -> None:
         super().__init__(
             colorspace, generator, image_size, loss, huber_delta, freeze_encoder_steps, max_nonfinite_steps,
-            channels_last, compile, hints=hints,
+            channels_last, compile, hints=hints, ema_decay=ema_decay,
+            keep_freed_memory=keep_freed_memory,
         )
         self.save_hyperparameters()
         self.skip_step = False  # a non-finite loss since the last optimizer step: drop its gradients
