@@ -62,6 +62,7 @@ def test_multirun_sweeps_color_spaces(tmp_path):
         ([*TINY, "encoder.name=no_such_net"], "no_such_net"),
         (["resume=/no/such/run"], "/no/such/run"),
         ([*TINY, "model.ema_decay=1.5"], "model.ema_decay must be in (0, 1)"),
+        ([*TINY, "keep_freed_memory=sometimes"], "keep_freed_memory must be true, false or auto"),
     ],
 )
 def test_bad_input_is_a_clear_error(tmp_path, overrides, message):

@@ -20,6 +20,13 @@ from pytorch_lightning.callbacks import WeightAveraging
 from torch import Tensor
 
 
+def checked_decay(decay: float) -> float:
+    """``model.ema_decay`` as a float, or a `ValueError` naming the option when it is not in (0, 1)."""
+    if not 0.0 < float(decay) < 1.0:
+        raise ValueError(f"model.ema_decay must be in (0, 1) or null, got {decay!r}")
+    return float(decay)
+
+
 def warmed_up_decay(decay: float, updates: int) -> float:
     """The EMA decay of update number ``updates`` (0 = the first average after the initial copy)."""
     return min(decay, (1.0 + updates) / (10.0 + updates))
@@ -43,10 +50,8 @@ class EMAWeights(WeightAveraging):
     """
 
     def __init__(self, decay: float = 0.99, **kwargs: Any) -> None:
-        if not 0.0 < float(decay) < 1.0:
-            raise ValueError(f"EMA decay must be in (0, 1), got {decay!r}")
-        super().__init__(avg_fn=ema_average(float(decay)), **kwargs)
-        self.decay = float(decay)
+        self.decay = checked_decay(decay)
+        super().__init__(avg_fn=ema_average(self.decay), **kwargs)
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
         """Leave the raw weights in the model: the checkpoints already hold the average."""

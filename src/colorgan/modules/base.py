@@ -16,7 +16,7 @@ from colorgan.color import get_colorspace
 from colorgan.metrics import colorfulness, delta_e00, gray_baseline, psnr
 from colorgan.models.hints import EVAL_PATCH, HintSettings, simulate_hints, truth_hints
 from colorgan.models.losses import ChromaLoss
-from colorgan.modules.averaging import EMAWeights
+from colorgan.modules.averaging import EMAWeights, checked_decay
 from colorgan.modules.nonfinite import NonFiniteGuard
 
 log = logging.getLogger(__name__)
@@ -77,9 +77,7 @@ class ColorizationModule(pl.LightningModule):
         self.channels_last_setting = channels_last
         self.compile_networks = compile
         self.use_channels_last = False
-        if ema_decay is not None and not 0.0 < float(ema_decay) < 1.0:
-            raise ValueError(f"model.ema_decay must be in (0, 1) or null, got {ema_decay!r}")
-        self.ema_decay = None if ema_decay is None else float(ema_decay)
+        self.ema_decay = None if ema_decay is None else checked_decay(ema_decay)
         allocator.wanted(keep_freed_memory, "cpu")  # a bad value fails here, not at the start of fit
         self.keep_freed_memory = keep_freed_memory
 
