@@ -70,7 +70,7 @@ def test_levers_pass_their_settings_and_a_failing_lever_becomes_a_row(monkeypatc
     second = [call["extra"][-1] for call in calls if len(call["extra"]) == 2]
     assert second == ["model.generator.decoder_channels=[64,32,24,16,8]",
                       "model.generator.decoder_channels=[256,128,64,32,16]",
-                      "model.freeze_encoder_steps=-1", "model.freeze_encoder_steps=-1"]
+                      "model.freeze_encoder_steps=-1", "model.freeze_encoder_steps=-1", "model.loss=bins"]
     frozen_calls = [call for call in calls if "model.freeze_encoder_steps=-1" in call["extra"]]
     assert [call["channels_last"] for call in frozen_calls] == [False, True]
     section = "\n".join(levers_section(rows, {"repeats": 3, "warmup": 2}))

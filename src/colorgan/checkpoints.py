@@ -27,6 +27,7 @@ from colorgan.atomic import atomic_file
 from colorgan.color import get_colorspace
 from colorgan.errors import UserError, first_line
 from colorgan.models import UNetColorizer
+from colorgan.models.bins import DEFAULT_TEMPERATURE
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +169,29 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, Tensor]
 
 
 # ---- rebuilding ------------------------------------------------------------------------------------
+def bin_temperature(record: dict[str, Any]) -> float | None:
+    """The annealed-mean temperature of a bin model's record (``model.loss=bins``), None for regression."""
+    generator = record.get("generator")
+    head = generator.get("head") if isinstance(generator, dict) else None
+    if not isinstance(head, dict) or head.get("kind") != "bins":
+        return None
+    return float(head.get("temperature", DEFAULT_TEMPERATURE))
+
+
+def with_temperature(record: dict[str, Any], temperature: float | None) -> dict[str, Any]:
+    """``record`` whose bin head decodes at ``temperature`` (None: unchanged); a UserError for a regression
+    model or a temperature outside (0, 10]."""
+    if temperature is None:
+        return record
+    if bin_temperature(record) is None:
+        raise UserError("--temperature applies to a model trained with model.loss=bins; this one regresses "
+                        "its colors (no temperature to set)")
+    if not 0 < float(temperature) <= 10:
+        raise UserError(f"--temperature must be in (0, 10], got {temperature!r}")
+    head = {**record["generator"]["head"], "temperature": float(temperature)}
+    return {**record, "generator": {**record["generator"], "head": head}}
+
+
 def _generator_arguments(record: dict[str, Any]) -> dict[str, Any]:
     config = {key: value for key, value in record["generator"].items() if key != "_target_"}
     encoder = config.get("encoder")

@@ -58,6 +58,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--side-by-side", action="store_true", help="write gray | colorized panels")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing output files (default: keep them and skip those photos)")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help="a bin model (model.loss=bins): its annealed-mean temperature "
+                             "(lower: more vivid; default: the trained one)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--hints", type=Path, default=None, metavar="JSON",
                         help="color hints for one photo (a hint model only; format below)")
@@ -102,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         return 2 if not found else 1
     if hints is not None and total > 1:
         raise UserError(f"--hints applies to one photo, but {total} inputs were given")
-    colorizer = Colorizer.load(args.checkpoint, args.device, args.short_side, args.backend)
+    colorizer = Colorizer.load(args.checkpoint, args.device, args.short_side, args.backend, args.temperature)
     if hints is not None and not colorizer.takes_hints:
         raise HintError(f"--hints: {colorizer.checkpoint_path} takes no color hints (train a model with "
                         "model.hints.enabled=true; an ONNX export has no hint input)")

@@ -43,14 +43,15 @@ from colorgan.report.figures import plot_hint_curve, worst_median_best_grid
 from colorgan.samples import Sample, config_samples, folder_samples
 
 
-def default_output(checkpoint: Path, backend: str = "torch") -> Path:
+def default_output(checkpoint: Path, backend: str = "torch", temperature: float | None = None) -> Path:
     """RUN_DIR/eval for a run's checkpoint (RUN_DIR/eval-onnxruntime through its export, RUN_DIR/eval-NAME for
-    an ONNX file NAME.onnx), else ./eval-<checkpoint name>."""
+    an ONNX file NAME.onnx, RUN_DIR/eval-t0.5 at ``--temperature 0.5``), else ./eval-<checkpoint name>."""
     onnx = checkpoint.suffix.lower() == ".onnx"
     suffix = f"-{checkpoint.stem}" if onnx else ("" if backend == "torch" else f"-{backend}")
+    suffix += "" if temperature is None else f"-t{temperature:g}"
     if checkpoint.parent.name == "checkpoints":
         return checkpoint.parent.parent / f"eval{suffix}"
-    return Path(f"eval-{checkpoint.stem}" + ("" if onnx or backend == "torch" else f"-{backend}"))
+    return Path(f"eval-{checkpoint.stem}" + ("" if onnx else suffix))
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -83,6 +84,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--backend", default="torch", choices=BACKENDS,
                         help="what runs the network: torch, or onnxruntime (through the checkpoint's export; "
                              "an .onnx model always runs on onnxruntime)")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help="a bin model (model.loss=bins): decode at this annealed-mean temperature "
+                             "instead of its trained one (lower: more vivid)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--hints", default=None, metavar="N,N,...",
                         help="also score with N true-color hints per photo, e.g. 0,1,2,5,10,20,50,100")
@@ -147,6 +151,7 @@ def evaluate(colorizer: Colorizer, samples: Sequence[Sample], output_dir: str | 
         "checkpoint": str(colorizer.checkpoint_path) if colorizer.checkpoint_path else None,
         "backend": colorizer.backend.name,
         "colorspace": colorizer.colorspace.name,
+        "temperature": colorizer.temperature,
         "num_images": len(rows),
         "max_side": max_side,
         "short_side": colorizer.short_side,
@@ -206,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
     onnx = given.suffix.lower() == ".onnx"
     checkpoint = given if onnx else resolve_checkpoint(given)
     colorizer = Colorizer.load(checkpoint, device=args.device, short_side=args.short_side,
-                               backend=args.backend)
+                               backend=args.backend, temperature=args.temperature)
     backend = colorizer.backend.name  # an .onnx file runs on onnxruntime whatever --backend says
     data_path = Path(args.data).expanduser()
     if data_path.is_dir() or (data_path.is_file() and data_path.suffix.lower() not in (".yaml", ".yml")):
@@ -217,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
     if args.mean_from is not None:
         ab = scores.mean_ab(folder_samples(args.mean_from.expanduser()))
         source = f"mean (a, b) of {args.mean_from}"
-    output = args.output or default_output(checkpoint, backend)
+    output = args.output or default_output(checkpoint, backend, args.temperature)
     results = evaluate(colorizer, samples, output, ab=ab, ab_source=source, max_side=args.max_side or None,
                        fid_weights=args.fid_weights, progress=not args.quiet, hint_counts=args.hints,
                        hint_patch=args.hint_patch, hint_seed=args.hint_seed, protocol=args.protocol)

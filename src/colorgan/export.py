@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from colorgan.backends import QUANTIZATIONS, OnnxBackend, default_onnx_path, write_onnx
-from colorgan.checkpoints import build_generator, read_checkpoint, resolve_checkpoint
+from colorgan.checkpoints import build_generator, read_checkpoint, resolve_checkpoint, with_temperature
 from colorgan.cli import run_command
 from colorgan.errors import UserError
 
@@ -38,6 +38,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quantize", default="none", choices=QUANTIZATIONS,
                         help="int8: dynamic 8-bit quantization (a 1/4 smaller file; on CPUs not faster than "
                              "fp32 and colors move by ΔE00 ~1.7: see README)")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help="a bin model (model.loss=bins): the annealed-mean temperature the export "
+                             "decodes at (default: the trained one)")
     return parser.parse_args(argv)
 
 
@@ -55,6 +58,7 @@ def export(args: argparse.Namespace) -> int:
     """The command's logic: export, check against PyTorch, report."""
     checkpoint = resolve_checkpoint(args.run)
     record, weights = read_checkpoint(checkpoint)
+    record = with_temperature(record, args.temperature)  # a bin model's export decodes at this one
     generator = build_generator(record, weights)
     output = (args.output or default_onnx_path(checkpoint, args.quantize)).expanduser()
     if output.is_dir():

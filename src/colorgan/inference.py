@@ -23,7 +23,14 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from colorgan.backends import Backend, OnnxBackend, TorchBackend, onnx_for_checkpoint
-from colorgan.checkpoints import CheckpointError, build_generator, read_checkpoint, resolve_checkpoint
+from colorgan.checkpoints import (
+    CheckpointError,
+    bin_temperature,
+    build_generator,
+    read_checkpoint,
+    resolve_checkpoint,
+    with_temperature,
+)
 from colorgan.color import ColorSpace, get_colorspace
 from colorgan.data import DataError
 from colorgan.errors import UserError
@@ -70,6 +77,7 @@ class Colorizer:
             raise UserError(f"short side of the working size must be >= 8 px, got {self.short_side}")
         self.checkpoint_path: Path | None = None
         self.hint_settings: dict | None = None  # the model.hints settings of a hint model's checkpoint
+        self.temperature: float | None = None  # a bin model's annealed-mean temperature (torch backend)
 
     @property
     def takes_hints(self) -> bool:
@@ -78,15 +86,18 @@ class Colorizer:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device | None = None,
-                        short_side: int | None = None) -> Colorizer:
-        """Load a checkpoint file or a run directory's best checkpoint (safely: weights only)."""
+                        short_side: int | None = None, temperature: float | None = None) -> Colorizer:
+        """Load a checkpoint file or a run directory's best checkpoint (safely: weights only); a bin model
+        (``model.loss=bins``) decodes at ``temperature`` if given, else at its trained one."""
         resolved = resolve_checkpoint(path)
         record, weights = read_checkpoint(resolved)
+        record = with_temperature(record, temperature)
         colorspace = get_colorspace(record["colorspace"])
         generator = build_generator(record, weights)
         colorizer = cls(generator, colorspace, int(record.get("image_size") or 128), device, short_side)
         colorizer.checkpoint_path = resolved
         colorizer.hint_settings = record.get("hints")
+        colorizer.temperature = bin_temperature(record)
         return colorizer
 
     @classmethod
@@ -97,20 +108,27 @@ class Colorizer:
         meta = backend.metadata
         colorizer = cls(backend, meta["colorspace"], int(meta["image_size"]), short_side=short_side)
         colorizer.checkpoint_path = backend.path
+        record = meta.get("record")
+        colorizer.temperature = bin_temperature(record) if isinstance(record, dict) else None
         return colorizer
 
     @classmethod
     def load(cls, model: str | Path, device: str | torch.device | None = None, short_side: int | None = None,
-             backend: str = "torch") -> Colorizer:
+             backend: str = "torch", temperature: float | None = None) -> Colorizer:
         """A checkpoint, run directory or .onnx file run by ``backend`` (torch | onnxruntime); an .onnx file
-        always runs on onnxruntime, a checkpoint on onnxruntime through its export (`onnx_for_checkpoint`)."""
+        always runs on onnxruntime, a checkpoint on onnxruntime through its export (`onnx_for_checkpoint`).
+        ``temperature``: a bin model's, torch backend only (an export has its own, fixed at export)."""
+        onnx = str(model).lower().endswith(".onnx") or backend == "onnxruntime"
+        if temperature is not None and onnx:
+            raise UserError("--temperature needs the torch backend and a checkpoint: an ONNX export decodes "
+                            "at the temperature it was exported with (colorgan-export --temperature T)")
         if str(model).lower().endswith(".onnx"):
             return cls.from_onnx(model, device, short_side)
         if backend == "onnxruntime":
             return cls.from_onnx(onnx_for_checkpoint(resolve_checkpoint(model)), device, short_side)
         if backend != "torch":
             raise UserError(f"unknown backend {backend!r}: choose torch or onnxruntime")
-        return cls.from_checkpoint(model, device, short_side)
+        return cls.from_checkpoint(model, device, short_side, temperature)
 
     # ---- public API ---------------------------------------------------------------------------
     def colorize(self, image: ImageLike, short_side: int | None = None,

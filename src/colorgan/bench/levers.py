@@ -3,9 +3,9 @@
 One stage-1 training step of the default model (`train_throughput`: Lightning's whole step on in-memory
 random images), at each size, once per lever: channels_last, bf16-mixed autocast, torch.compile, one
 thread instead of torch's default, a narrower and a wider decoder, the encoder frozen (the default's first
-500 steps: no backward through it) alone and with channels_last. The baseline runs first and again last,
-so the drift of a busy machine shows. A lever that fails here (torch.compile needs a C++ compiler, bf16
-an able CPU) becomes a row holding its error instead of ending the run.
+500 steps: no backward through it) alone and with channels_last, the chroma-bins loss. The baseline runs
+first and again last, so the drift of a busy machine shows. A lever that fails here (torch.compile needs a
+C++ compiler, bf16 an able CPU) becomes a row holding its error instead of ending the run.
 """
 
 from __future__ import annotations
@@ -91,6 +91,8 @@ def levers() -> list[Lever]:
         Lever("encoder frozen", "model.freeze_encoder_steps=-1: the default's first 500 steps (the baseline"
               " fine-tunes the encoder)", overrides=(FROZEN,)),
         Lever("encoder frozen + channels_last", "both", {"channels_last": True}, overrides=(FROZEN,)),
+        Lever("chroma bins loss", "model.loss=bins: logits over 484 bins at 1/4 resolution, rebalanced "
+              "cross-entropy (a quality lever; its cost)", overrides=("model.loss=bins",)),
         Lever(f"{BASELINE}, again", "the baseline re-run last: the machine's drift during the run"),
     ]
 

@@ -9,10 +9,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .bins import BinHead, head_settings
 from .decoder import UNetDecoder
 from .encoder import Encoder
 
 FINAL_ACTIVATIONS = ("tanh", "identity")
+#: what `UNetColorizer.forward` returns: chroma; (chroma, bin logits); (None, bin logits)
+OUTPUTS = ("chroma", "both", "logits")
 
 
 class UNetColorizer(nn.Module):
@@ -22,6 +25,10 @@ class UNetColorizer(nn.Module):
     target, 0 where there is none) and a 0/1 mask. They join the luma at the encoder's stem and at the
     decoder's full-resolution last stage; both layers' filters for them start at zero, so an untrained hint
     model computes exactly what the hint-free one does, and "no hints" (all zeros) always does.
+
+    ``head``: None or ``{kind: regression}`` — a 3x3 convolution and ``final_activation`` regress the chroma;
+    ``{kind: bins, per_channel, temperature, stride}`` — a distribution over chroma bins decoded by the
+    annealed mean (`colorgan.models.bins`); ``forward(..., output="both")`` also returns its logits.
     """
 
     def __init__(
@@ -33,6 +40,7 @@ class UNetColorizer(nn.Module):
         final_activation: str = "tanh",
         decoder_upsample: str = "nearest",
         hints: bool = False,
+        head: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(chroma_channels, int) or chroma_channels < 1:
@@ -54,10 +62,17 @@ class UNetColorizer(nn.Module):
         if self.hint_channels:  # the last block's inputs end with the hint channels: start them at zero
             with torch.no_grad():
                 self.decoder.blocks[-1].conv1[0].weight[:, -self.hint_channels :].zero_()
-        self.head = nn.Sequential(
-            nn.Conv2d(self.decoder.out_channels, chroma_channels, 3, padding=1),
-            nn.Tanh() if final_activation == "tanh" else nn.Identity(),
-        )
+        bins = head_settings(dict(head) if head else None)
+        if bins:
+            self.head: nn.Module = BinHead(self.decoder.out_channels, chroma_channels, **bins)
+            if self.encoder.stride % self.head.stride:
+                raise ValueError(f"bins stride {self.head.stride} must divide the encoder's stride "
+                                 f"{self.encoder.stride}")
+        else:  # the regression head (its state_dict keys head.0.* are those of every earlier checkpoint)
+            self.head = nn.Sequential(
+                nn.Conv2d(self.decoder.out_channels, chroma_channels, 3, padding=1),
+                nn.Tanh() if final_activation == "tanh" else nn.Identity(),
+            )
         self.encoder_frozen = False
 
     @property
@@ -65,9 +80,26 @@ class UNetColorizer(nn.Module):
         """Whether the model has the hint input."""
         return self.hint_channels > 0
 
-    def forward(self, luma: Tensor, hints: Tensor | None = None) -> Tensor:
+    @property
+    def predicts_bins(self) -> bool:
+        """Whether the head predicts chroma bins (`BinHead`) rather than regressing chroma."""
+        return isinstance(self.head, BinHead)
+
+    def forward(
+        self, luma: Tensor, hints: Tensor | None = None, output: str = "chroma"
+    ) -> Tensor | tuple[Tensor | None, Tensor | None]:
         """Chroma [B, C, H, W] for ``luma`` [B, 1, H, W] and, for a hint model, ``hints`` [B, C + 1, H, W]
-        (None: no hints); pads to the encoder stride and crops back."""
+        (None: no hints); pads to the encoder stride and crops back. ``output``: ``chroma``; ``both``:
+        (chroma, the bin head's logits or None for a regression head); ``logits``: (None, logits) — a bin
+        model's training step, which needs no decoding."""
+        if output not in OUTPUTS:
+            raise ValueError(f"output must be one of {', '.join(OUTPUTS)}, got {output!r}")
+        chroma, logits = self._predict(luma, hints, decode=output != "logits")
+        return chroma if output == "chroma" else (chroma, logits)
+
+    def _predict(
+        self, luma: Tensor, hints: Tensor | None, decode: bool
+    ) -> tuple[Tensor | None, Tensor | None]:
         if luma.ndim != 4 or luma.shape[1] != 1:
             raise ValueError(f"UNetColorizer expects luma of shape [B, 1, H, W], got {tuple(luma.shape)}")
         height, width = luma.shape[-2:]
@@ -75,9 +107,7 @@ class UNetColorizer(nn.Module):
         if not self.hint_channels:
             if hints is not None:
                 raise ValueError("this UNetColorizer was built without hint input (hints=False)")
-            features = self.encoder(padded)
-            chroma = self.head(self.decoder(features, padded))
-            return chroma[..., :height, :width]
+            return self._head(self.decoder(self.encoder(padded), padded), height, width, decode)
         if hints is None:
             hints = luma.new_zeros(luma.shape[0], self.hint_channels, height, width)
         expected = (luma.shape[0], self.hint_channels, height, width)
@@ -85,8 +115,19 @@ class UNetColorizer(nn.Module):
             raise ValueError(f"hints must have shape {list(expected)}, got {list(hints.shape)}")
         hints = F.pad(hints.to(luma.dtype), (0, padded.shape[-1] - width, 0, padded.shape[-2] - height))
         features = self.encoder(padded, hints)
-        chroma = self.head(self.decoder(features, torch.cat([padded, hints], dim=1)))
-        return chroma[..., :height, :width]
+        return self._head(self.decoder(features, torch.cat([padded, hints], dim=1)), height, width, decode)
+
+    def _head(
+        self, maps: Tensor, height: int, width: int, decode: bool
+    ) -> tuple[Tensor | None, Tensor | None]:
+        """The head on the decoder's (padded) maps, its chroma cropped to the input size; a bin head's logits
+        cropped to the cells that hold input pixels (``decode=False``: logits only)."""
+        if self.predicts_bins:
+            logits = self.head.class_logits(maps)
+            chroma = self.head.decode(logits)[..., :height, :width] if decode else None
+            stride = self.head.stride
+            return chroma, logits[..., : -(-height // stride), : -(-width // stride)]
+        return self.head(maps)[..., :height, :width], None
 
     def adapt_state_dict(self, weights: Mapping[str, Tensor]) -> dict[str, Tensor]:
         """A hint-free generator's ``weights`` made to fit this one: each input layer that lacks the hint

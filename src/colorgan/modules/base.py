@@ -13,9 +13,11 @@ from torch import Tensor
 
 from colorgan import allocator, checkpoints
 from colorgan.color import get_colorspace
+from colorgan.errors import UserError
 from colorgan.metrics import colorfulness, delta_e00, gray_baseline, psnr
+from colorgan.models.bins import BinLoss, check_head
 from colorgan.models.hints import EVAL_PATCH, HintSettings, simulate_hints, truth_hints
-from colorgan.models.losses import ChromaLoss
+from colorgan.models.losses import CHROMA_LOSSES, ChromaLoss
 from colorgan.modules.averaging import EMAWeights, checked_decay
 from colorgan.modules.nonfinite import NonFiniteGuard
 
@@ -62,15 +64,19 @@ class ColorizationModule(pl.LightningModule):
         hints: dict[str, Any] | None = None,
         ema_decay: float | None = None,
         keep_freed_memory: bool | str = "auto",
+        bins: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.colorspace = get_colorspace(colorspace)
-        self.chroma_loss = ChromaLoss(loss, huber_delta)
+        if check_loss(loss) == BINS_LOSS:  # the generator gets a bin head; val/loss is the bin loss too
+            generator = {**generator, "head": bin_head_config(bins, self.colorspace.chroma_channels)}
+        self.chroma_loss = ChromaLoss("l1" if loss == BINS_LOSS else loss, huber_delta)
         self.hint_settings = HintSettings.from_config(hints)
         channels = self.colorspace.chroma_channels  # the generator's outputs come from the color space
         extra = {"hints": True} if self.hint_settings.enabled else {}
         self.generator = instantiate(generator, chroma_channels=channels, **extra, _convert_="all")
         self.generator_config = generator
+        self.bin_loss = build_bin_loss(self.generator, bins) if loss == BINS_LOSS else None
         self.image_size = image_size
         self.freeze_encoder_steps = int(freeze_encoder_steps)
         self.nonfinite = NonFiniteGuard(max_nonfinite_steps, self.learning_rate_keys)
@@ -118,10 +124,6 @@ class ColorizationModule(pl.LightningModule):
         """Predicted normalized chroma for a luma batch (and hint maps, for a hint model)."""
         return self.generator(luma, hints) if hints is not None else self.generator(luma)
 
-    def generate(self, batch: dict[str, Tensor]) -> Tensor:
-        """The generator's chroma for a prepared batch, with its hints when it has some."""
-        return self(batch["luma"], batch.get("hints"))
-
     @torch.no_grad()
     def predict_rgb(self, luma: Tensor) -> Tensor:
         """Colorized RGB in [0,1] for a luma batch (eval helper for panels and inference)."""
@@ -156,19 +158,25 @@ class ColorizationModule(pl.LightningModule):
         self.log("train/nonfinite_steps", float(self.nonfinite.total))
 
     # ---- validation ----------------------------------------------------------------------------
-    def validation_loss(self, batch: dict[str, Tensor], chroma: Tensor) -> dict[str, Tensor]:
-        """Validation losses (keys are logged under val/): the shared chroma loss."""
-        return {"loss": self.chroma_loss(chroma, batch["chroma"])}
+    def reconstruction_loss(
+        self, chroma: Tensor | None, logits: Tensor | None, target: Tensor, update: bool = False
+    ) -> Tensor:
+        """The chroma loss (l1 | huber) or, with ``loss: bins``, the rebalanced bin loss on ``logits``
+        (``update``: count this batch's colors into its prior first, training only)."""
+        if self.bin_loss is not None and logits is not None:
+            return self.bin_loss(logits, target, update=update)
+        return self.chroma_loss(chroma, target)
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        chroma = self.generator(batch["luma"]).float()
+        chroma, logits = self.generator(batch["luma"], output="both")
+        chroma = chroma.float()
         rgb_pred = self.colorspace.merge(batch["luma"], chroma)
         rgb = batch["rgb"]
         gray = gray_baseline(rgb)
         deltae, colors, colors_true = delta_e00(rgb_pred, rgb), colorfulness(rgb_pred), colorfulness(rgb)
         self.record_validation(deltae, colors, colors_true)
         values = {
-            **self.validation_loss(batch, chroma),
+            "loss": self.reconstruction_loss(chroma, logits, batch["chroma"]),
             "psnr": psnr(rgb_pred, rgb).mean(),
             "deltae00": deltae.mean(),
             "colorfulness": colors.mean(),
@@ -208,3 +216,41 @@ class ColorizationModule(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["colorgan"] = self.inference_record()
+
+
+#: ``model.loss`` value that makes stage 1 a classification over chroma bins (`colorgan.models.bins`)
+BINS_LOSS = "bins"
+_HEAD_KEYS = ("per_channel", "temperature", "stride")
+_LOSS_KEYS = ("rebalance", "smoothing")
+
+
+def bin_head_config(bins: dict[str, Any] | None, chroma_channels: int) -> dict[str, Any]:
+    """The generator's ``head`` config (plain data, kept in the checkpoint record) from ``model.bins``,
+    checked: a bad setting is one UserError naming it."""
+    settings = dict(bins or {})
+    unknown = set(settings) - set(_HEAD_KEYS) - set(_LOSS_KEYS)
+    if unknown:
+        raise UserError(f"unknown model.bins settings: {', '.join(sorted(unknown))} "
+                        f"(known: {', '.join(_HEAD_KEYS + _LOSS_KEYS)})")
+    head = {key: settings[key] for key in _HEAD_KEYS if key in settings}
+    try:
+        check_head(chroma_channels, **head)
+    except ValueError as error:
+        raise UserError(f"model.bins: {error}") from error
+    return {"kind": "bins", **head}
+
+
+def build_bin_loss(generator: Any, bins: dict[str, Any] | None) -> BinLoss:
+    """The rebalanced bin loss for ``generator``'s bin head and the ``model.bins`` loss settings."""
+    settings = {key: value for key, value in (bins or {}).items() if key in _LOSS_KEYS}
+    try:
+        return BinLoss(generator.head.grid, generator.head.stride, **settings)
+    except ValueError as error:
+        raise UserError(f"model.bins: {error}") from error
+
+
+def check_loss(loss: str) -> str:
+    """``loss`` if it is a stage-1 loss name, else a one-line UserError."""
+    if loss not in (*CHROMA_LOSSES, BINS_LOSS):
+        raise UserError(f"model.loss must be one of {', '.join((*CHROMA_LOSSES, BINS_LOSS))}, got {loss!r}")
+    return loss

@@ -22,8 +22,9 @@ from pytorch_lightning.core.optimizer import LightningOptimizer
 from torch import Tensor, nn
 
 from colorgan.color import available_colorspaces, get_colorspace
+from colorgan.errors import UserError
 from colorgan.metrics import colorfulness, delta_e00
-from colorgan.models.losses import AdversarialLoss, r1_penalty
+from colorgan.models.losses import CHROMA_LOSSES, AdversarialLoss, r1_penalty
 from colorgan.modules.base import ColorizationModule
 from colorgan.modules.selection import ColorSelection, ValidationSums
 
@@ -94,6 +95,11 @@ class GANModule(ColorizationModule):
     ) -> None:
         if d_space not in DISCRIMINATOR_SPACES:
             raise ValueError(f"model.d_space must be one of {DISCRIMINATOR_SPACES}, got {d_space!r}")
+        if loss not in CHROMA_LOSSES:
+            raise UserError(
+                f"model.loss={loss!r} is not a stage-2 loss: stage 2 fine-tunes the decoded chroma with "
+                f"{' or '.join(CHROMA_LOSSES)} (a bin model from model.init_from keeps its bin head)"
+            )
         if d_warmup_steps < 0 or r1_gamma < 0 or l1_weight < 0 or adversarial_weight < 0:
             raise ValueError("model.d_warmup_steps, r1_gamma, l1_weight and adversarial_weight must be >= 0")
         super().__init__(

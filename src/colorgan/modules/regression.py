@@ -1,4 +1,5 @@
-"""Stage 1: the U-Net generator alone, regressing normalized chroma with the chroma loss (L1 or Huber)."""
+"""Stage 1: the U-Net generator alone, regressing normalized chroma with the chroma loss (L1 or Huber), or
+classifying it into chroma bins with the rebalanced bin loss (``loss: bins``, `colorgan.models.bins`)."""
 
 from __future__ import annotations
 
@@ -34,19 +35,21 @@ class RegressionModule(ColorizationModule):
         hints: dict[str, Any] | None = None,
         ema_decay: float | None = None,
         keep_freed_memory: bool | str = "auto",
+        bins: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(
             colorspace, generator, image_size, loss, huber_delta, freeze_encoder_steps, max_nonfinite_steps,
             channels_last, compile, hints=hints, ema_decay=ema_decay,
-            keep_freed_memory=keep_freed_memory,
+            keep_freed_memory=keep_freed_memory, bins=bins,
         )
         self.save_hyperparameters()
         self.skip_step = False  # a non-finite loss since the last optimizer step: drop its gradients
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        pred = self.generate(batch)
-        loss = self.chroma_loss(pred, batch["chroma"])
-        self.log("train/loss", loss, prog_bar=True, batch_size=pred.shape[0])
+        output = "logits" if self.bin_loss is not None else "both"  # a bin model needs no decoding here
+        pred, logits = self.generator(batch["luma"], batch.get("hints"), output=output)
+        loss = self.reconstruction_loss(pred, logits, batch["chroma"], update=True)
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch["luma"].shape[0])
         finite = self.all_finite(loss)
         self.skip_step |= not finite
         self.record_step(finite)
