@@ -120,8 +120,13 @@ class ColorizationModule(pl.LightningModule):
             prepared["hints"] = simulate_hints(chroma, self.hint_settings)
         return prepared
 
-    def forward(self, luma: Tensor, hints: Tensor | None = None) -> Tensor:
-        """Predicted normalized chroma for a luma batch (and hint maps, for a hint model)."""
+    def forward(
+        self, luma: Tensor, hints: Tensor | None = None, output: str = "chroma"
+    ) -> Tensor | tuple[Tensor | None, Tensor | None]:
+        """Predicted normalized chroma for a luma batch (and hint maps, for a hint model); ``output`` as in
+        `UNetColorizer.forward` (a bin model's logits too)."""
+        if output != "chroma":
+            return self.generator(luma, hints, output=output)
         return self.generator(luma, hints) if hints is not None else self.generator(luma)
 
     @torch.no_grad()

@@ -47,7 +47,7 @@ class RegressionModule(ColorizationModule):
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         output = "logits" if self.bin_loss is not None else "both"  # a bin model needs no decoding here
-        pred, logits = self.generator(batch["luma"], batch.get("hints"), output=output)
+        pred, logits = self(batch["luma"], batch.get("hints"), output=output)
         loss = self.reconstruction_loss(pred, logits, batch["chroma"], update=True)
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["luma"].shape[0])
         finite = self.all_finite(loss)
