@@ -236,6 +236,7 @@ def test_evaluate_records_the_temperature_in_its_own_folder(bin_run, tmp_path, c
         evaluate.main([str(run_dir), "--data", str(photos), "--temperature", "0.2", "--device", "cpu",
                        "--quiet"])
     assert exit_info.value.code == 0
+    assert "bins decoded at T=0.2" in capsys.readouterr().out
     metrics = json.loads((run_dir / "eval-t0.2" / "metrics.json").read_text())
     assert metrics["temperature"] == 0.2 and metrics["num_images"] == 2
 

@@ -226,7 +226,8 @@ def run(args: argparse.Namespace) -> int:
     results = evaluate(colorizer, samples, output, ab=ab, ab_source=source, max_side=args.max_side or None,
                        fid_weights=args.fid_weights, progress=not args.quiet, hint_counts=args.hints,
                        hint_patch=args.hint_patch, hint_seed=args.hint_seed, protocol=args.protocol)
-    print(f"{results['num_images']} photos, {checkpoint} ({results['colorspace']}, {backend})")
+    decoding = "" if colorizer.temperature is None else f", bins decoded at T={colorizer.temperature:g}"
+    print(f"{results['num_images']} photos, {checkpoint} ({results['colorspace']}, {backend}{decoding})")
     print(protocols.describe(results))
     print(format_table(results))
     print(protocols.format_color_table(results))

@@ -77,7 +77,7 @@ class Colorizer:
             raise UserError(f"short side of the working size must be >= 8 px, got {self.short_side}")
         self.checkpoint_path: Path | None = None
         self.hint_settings: dict | None = None  # the model.hints settings of a hint model's checkpoint
-        self.temperature: float | None = None  # a bin model's annealed-mean temperature (torch backend)
+        self.temperature: float | None = None  # a bin model's annealed-mean temperature (None: regression)
 
     @property
     def takes_hints(self) -> bool:
