@@ -1,4 +1,5 @@
-"""Two-process DDP on CPU through the real entry point: stage 1 (with a frozen encoder) and the GAN stage.
+"""Two-process DDP on CPU through the real entry point: stage 1 (with a frozen encoder), the GAN stage, and
+a bin model's color prior (summed over the processes).
 
 Both need `trainer=ddp`'s find_unused_parameters: the GAN's two manual backward passes each leave one
 network without gradients, and a frozen encoder has none.
@@ -60,3 +61,14 @@ def test_gan_ddp_with_warmup_and_r1(tmp_path):
     assert torch.isfinite(torch.tensor(summary["final"]["val/loss"]))
     state = torch.load(resolve_checkpoint(run_dir), weights_only=True)["state_dict"]
     assert any(key.startswith("discriminator.") for key in state)
+
+
+@pytest.mark.slow
+def test_bins_ddp_sums_the_color_prior_over_processes(tmp_path):
+    run_dir = run_ddp(tmp_path, "model.loss=bins", "data.batch_size=4", "image_size=32")
+    summary = json.loads((run_dir / "metrics.json").read_text())
+    last = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    counts = last["state_dict"]["bin_loss.counts"]
+    cells = (32 // 4) ** 2  # logits at 1/4 resolution
+    # every rank holds every rank's colors: steps x 2 ranks x 4 images x cells, not half of it
+    assert counts.sum().item() == summary["global_step"] * 2 * 4 * cells
