@@ -27,7 +27,7 @@ from colorgan.atomic import atomic_file
 from colorgan.color import get_colorspace
 from colorgan.errors import UserError, first_line
 from colorgan.models import UNetColorizer
-from colorgan.models.bins import DEFAULT_TEMPERATURE
+from colorgan.models.bins import DEFAULT_TEMPERATURE, check_temperature
 
 log = logging.getLogger(__name__)
 
@@ -186,9 +186,11 @@ def with_temperature(record: dict[str, Any], temperature: float | None) -> dict[
     if bin_temperature(record) is None:
         raise UserError("--temperature applies to a model trained with model.loss=bins; this one regresses "
                         "its colors (no temperature to set)")
-    if not 0 < float(temperature) <= 10:
-        raise UserError(f"--temperature must be in (0, 10], got {temperature!r}")
-    head = {**record["generator"]["head"], "temperature": float(temperature)}
+    try:
+        temperature = check_temperature(temperature)
+    except ValueError as error:
+        raise UserError(f"--temperature: {error}") from error
+    head = {**record["generator"]["head"], "temperature": temperature}
     return {**record, "generator": {**record["generator"], "head": head}}
 
 

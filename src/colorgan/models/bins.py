@@ -27,6 +27,8 @@ from torch import Tensor, nn
 
 #: the largest number of classes accepted (bins per channel ** chroma channels)
 MAX_CLASSES = 4096
+#: the settings of a bin head (``model.bins`` keys that go into the generator's ``head`` config)
+HEAD_SETTINGS = ("per_channel", "temperature", "stride")
 #: the annealed mean's temperature when none is given (Zhang et al.'s)
 DEFAULT_TEMPERATURE = 0.38
 #: ``bins_per_channel: auto`` aims at about this many classes (Zhang et al.: 313 in-gamut ab bins of 10 units)
@@ -49,13 +51,19 @@ def bins_per_channel(setting: int | str, chroma_channels: int) -> int:
     return setting
 
 
+def check_temperature(temperature: float) -> float:
+    """``temperature`` as a float if it is in (0, 10]; else a ValueError."""
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float) or not 0 < temperature <= 10:
+        raise ValueError(f"bins temperature must be in (0, 10], got {temperature!r}")
+    return float(temperature)
+
+
 def check_head(
     chroma_channels: int, per_channel: int | str = "auto", temperature: float = DEFAULT_TEMPERATURE,
     stride: int = 4,
 ) -> int:
     """The grid size per channel once every `BinHead` setting is valid; else a ValueError naming it."""
-    if isinstance(temperature, bool) or not isinstance(temperature, int | float) or not 0 < temperature <= 10:
-        raise ValueError(f"bins temperature must be in (0, 10], got {temperature!r}")
+    check_temperature(temperature)
     if isinstance(stride, bool) or not isinstance(stride, int) or stride not in (1, 2, 4, 8):
         raise ValueError(f"bins stride must be 1, 2, 4 or 8, got {stride!r}")
     return bins_per_channel(per_channel, chroma_channels)
@@ -232,7 +240,7 @@ def head_settings(config: dict[str, Any] | None) -> dict[str, Any]:
         return {}
     if kind != "bins":
         raise ValueError(f"generator head kind must be 'regression' or 'bins', got {kind!r}")
-    unknown = set(settings) - {"per_channel", "temperature", "stride"}
+    unknown = set(settings) - set(HEAD_SETTINGS)
     if unknown:
         raise ValueError(f"unknown bins head settings: {', '.join(sorted(unknown))}")
     return settings

@@ -15,7 +15,7 @@ from colorgan import allocator, checkpoints
 from colorgan.color import get_colorspace
 from colorgan.errors import UserError
 from colorgan.metrics import colorfulness, delta_e00, gray_baseline, psnr
-from colorgan.models.bins import BinLoss, check_head
+from colorgan.models.bins import HEAD_SETTINGS, BinLoss, check_head
 from colorgan.models.hints import EVAL_PATCH, HintSettings, simulate_hints, truth_hints
 from colorgan.models.losses import CHROMA_LOSSES, ChromaLoss
 from colorgan.modules.averaging import EMAWeights, checked_decay
@@ -225,7 +225,6 @@ class ColorizationModule(pl.LightningModule):
 
 #: ``model.loss`` value that makes stage 1 a classification over chroma bins (`colorgan.models.bins`)
 BINS_LOSS = "bins"
-_HEAD_KEYS = ("per_channel", "temperature", "stride")
 _LOSS_KEYS = ("rebalance", "smoothing")
 
 
@@ -233,11 +232,11 @@ def bin_head_config(bins: dict[str, Any] | None, chroma_channels: int) -> dict[s
     """The generator's ``head`` config (plain data, kept in the checkpoint record) from ``model.bins``,
     checked: a bad setting is one UserError naming it."""
     settings = dict(bins or {})
-    unknown = set(settings) - set(_HEAD_KEYS) - set(_LOSS_KEYS)
+    unknown = set(settings) - set(HEAD_SETTINGS) - set(_LOSS_KEYS)
     if unknown:
         raise UserError(f"unknown model.bins settings: {', '.join(sorted(unknown))} "
-                        f"(known: {', '.join(_HEAD_KEYS + _LOSS_KEYS)})")
-    head = {key: settings[key] for key in _HEAD_KEYS if key in settings}
+                        f"(known: {', '.join(HEAD_SETTINGS + _LOSS_KEYS)})")
+    head = {key: settings[key] for key in HEAD_SETTINGS if key in settings}
     try:
         check_head(chroma_channels, **head)
     except ValueError as error:
