@@ -6,6 +6,7 @@ holds fixtures and is never imported.
 
 from __future__ import annotations
 
+import csv
 import os
 import signal
 from pathlib import Path
@@ -53,6 +54,12 @@ def compose_config(run_dir: Path, overrides: list[str] | None = None) -> DictCon
 def tiny_config(run_dir: Path, *overrides: str) -> DictConfig:
     """The composed config shrunk by `TINY` plus ``overrides``, writing into ``run_dir``."""
     return compose_config(run_dir, [*TINY, *overrides])
+
+
+def read_column(path: Path, key: str) -> list[float]:
+    """The logged values of ``key`` in a CSV logger's metrics.csv, in order (rows without it skipped)."""
+    with path.open() as file:
+        return [float(row[key]) for row in csv.DictReader(file) if row.get(key)]
 
 
 def photo_folder(folder: Path, count: int = 12) -> Path:

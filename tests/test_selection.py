@@ -13,7 +13,7 @@ import torch
 from colorgan.modules.callbacks import BestCheckpoint
 from colorgan.modules.selection import OVER_BUDGET, ColorSelection, ValidationSums
 from colorgan.train import train
-from tests.helpers import TINY, compose_config
+from tests.helpers import TINY, compose_config, read_column
 
 
 def test_within_the_budget_the_closest_colorfulness_wins():
@@ -83,8 +83,3 @@ def test_a_gan_run_picks_its_best_by_selection_from_the_stage1_reference(tmp_pat
     assert math.isfinite(reference) and reference <= stage1_metrics["final"]["val/deltae00"] * 1.5
 
 
-def read_column(path: Path, key: str) -> list[float]:
-    import csv
-
-    with path.open() as file:
-        return [float(row[key]) for row in csv.DictReader(file) if row.get(key)]

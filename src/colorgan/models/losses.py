@@ -1,5 +1,5 @@
-"""Training losses: the chroma reconstruction loss of both stages (L1 or Huber), the adversarial losses
-(vanilla/BCE, LSGAN, hinge) for patch logits, and the R1 gradient penalty."""
+"""Training losses: the chroma reconstruction loss of both stages (L1 or Huber), the colorfulness-matching
+term, the adversarial losses (vanilla/BCE, LSGAN, hinge) for patch logits, and the R1 gradient penalty."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from colorgan.errors import UserError
+from colorgan.metrics.colorfulness import colorfulness
 
 CHROMA_LOSSES = ("l1", "huber")
 ADVERSARIAL_LOSSES = ("vanilla", "lsgan", "hinge")
@@ -45,6 +46,41 @@ class ChromaLoss:
     def __repr__(self) -> str:
         delta = f", huber_delta={self.huber_delta}" if self.kind == "huber" else ""
         return f"ChromaLoss(kind={self.kind!r}{delta})"
+
+
+class ColorfulnessLoss:
+    """Mean over the batch of |CF(pred) − CF(true)| / 100, with CF Hasler & Süsstrunk's colorfulness
+    (`colorgan.metrics.colorfulness`, 0..255 scale) of each whole RGB image.
+
+    A per-pixel loss (L1) averages the colors a gray patch could have, so a model that is unsure paints it
+    dull; this term asks each image to be as colorful as its truth without saying where the color goes
+    (DDColor trains with a one-sided colorfulness loss; this one is matched to the truth, so over-saturated
+    images are penalized too). Differentiable through the color space's conversion to RGB; float32.
+
+    Example:
+        >>> import torch
+        >>> gray, red = torch.full((1, 3, 4, 4), 0.5), torch.zeros(1, 3, 4, 4)
+        >>> red[:, 0] = 1.0
+        >>> round(ColorfulnessLoss()(gray, red).item(), 3)  # CF(red) = 0.3 · sqrt(255² + 127.5²) / 100
+        0.855
+    """
+
+    def __call__(self, rgb_pred: Tensor, rgb_true: Tensor) -> Tensor:
+        return (colorfulness(rgb_pred.float()) - colorfulness(rgb_true.float())).abs().mean() / 100.0
+
+    def __repr__(self) -> str:
+        return "ColorfulnessLoss()"
+
+
+def checked_weight(name: str, value: float) -> float:
+    """``value`` as a float if it is a finite number >= 0, else a one-line UserError naming ``name``."""
+    try:
+        weight = float(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{name} must be a number >= 0, got {value!r}") from None
+    if not (weight >= 0 and weight != float("inf")):
+        raise UserError(f"{name} must be a finite number >= 0, got {value!r}")
+    return weight
 
 
 class AdversarialLoss:

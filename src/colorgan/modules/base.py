@@ -17,7 +17,7 @@ from colorgan.errors import UserError
 from colorgan.metrics import colorfulness, delta_e00, gray_baseline, psnr
 from colorgan.models.bins import HEAD_SETTINGS, BinLoss, check_head
 from colorgan.models.hints import EVAL_PATCH, HintSettings, simulate_hints, truth_hints
-from colorgan.models.losses import CHROMA_LOSSES, ChromaLoss
+from colorgan.models.losses import CHROMA_LOSSES, ChromaLoss, ColorfulnessLoss, checked_weight
 from colorgan.modules.averaging import EMAWeights, checked_decay
 from colorgan.modules.nonfinite import NonFiniteGuard
 
@@ -33,11 +33,12 @@ CHANNELS_LAST_DEVICES = ("cuda", "cpu")
 class ColorizationModule(pl.LightningModule):
     """Base LightningModule: uint8 RGB batches in, luma/chroma split on the device, quality metrics out.
 
-    Shared by both stages: ``chroma_loss`` (l1 | huber), the encoder-freeze schedule (the generator keeps
-    whether its encoder is frozen; ``train/encoder_frozen`` is logged every step), the non-finite
-    guard (``train/nonfinite_steps``; see `colorgan.modules.nonfinite`), with ``ema_decay`` an exponential
-    moving average of the weights for validation and checkpoints (`colorgan.modules.averaging`), and
-    ``keep_freed_memory`` (auto: on for CPU training; `colorgan.allocator`).
+    Shared by both stages: ``chroma_loss`` (l1 | huber), with ``colorfulness_weight`` > 0 the
+    colorfulness-matching term added to it in training (`colorfulness_term`), the encoder-freeze schedule
+    (the generator keeps whether its encoder is frozen; ``train/encoder_frozen`` is logged every step), the
+    non-finite guard (``train/nonfinite_steps``; see `colorgan.modules.nonfinite`), with ``ema_decay`` an
+    exponential moving average of the weights for validation and checkpoints (`colorgan.modules.averaging`),
+    and ``keep_freed_memory`` (auto: on for CPU training; `colorgan.allocator`).
 
     With ``hints.enabled`` the generator also takes color hints (`colorgan.models.hints`): training batches
     get simulated hints from their own truth; validation scores the automatic colorization (no hints,
@@ -65,12 +66,15 @@ class ColorizationModule(pl.LightningModule):
         ema_decay: float | None = None,
         keep_freed_memory: bool | str = "auto",
         bins: dict[str, Any] | None = None,
+        colorfulness_weight: float = 0.0,
     ) -> None:
         super().__init__()
         self.colorspace = get_colorspace(colorspace)
         if check_loss(loss) == BINS_LOSS:  # the generator gets a bin head; val/loss is the bin loss too
             generator = {**generator, "head": bin_head_config(bins, self.colorspace.chroma_channels)}
         self.chroma_loss = ChromaLoss("l1" if loss == BINS_LOSS else loss, huber_delta)
+        self.colorfulness_weight = checked_weight("model.colorfulness_weight", colorfulness_weight)
+        self.colorfulness_loss = ColorfulnessLoss()
         self.hint_settings = HintSettings.from_config(hints)
         channels = self.colorspace.chroma_channels  # the generator's outputs come from the color space
         extra = {"hints": True} if self.hint_settings.enabled else {}
@@ -171,6 +175,14 @@ class ColorizationModule(pl.LightningModule):
         if self.bin_loss is not None and logits is not None:
             return self.bin_loss(logits, target, update=update)
         return self.chroma_loss(chroma, target)
+
+    def colorfulness_term(self, luma: Tensor, chroma: Tensor, rgb: Tensor) -> Tensor | None:
+        """``colorfulness_weight`` x `ColorfulnessLoss` of the predicted image against the true one; None
+        when the weight is 0 (the term then costs nothing)."""
+        if self.colorfulness_weight == 0:
+            return None
+        rgb_pred = self.colorspace.merge(luma.float(), chroma.float())
+        return self.colorfulness_weight * self.colorfulness_loss(rgb_pred, rgb)
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         chroma, logits = self.generator(batch["luma"], output="both")

@@ -92,6 +92,7 @@ class GANModule(ColorizationModule):
         selection: dict[str, Any] | None = None,
         ema_decay: float | None = None,
         keep_freed_memory: bool | str = "auto",
+        colorfulness_weight: float = 0.0,
     ) -> None:
         if d_space not in DISCRIMINATOR_SPACES:
             raise ValueError(f"model.d_space must be one of {DISCRIMINATOR_SPACES}, got {d_space!r}")
@@ -105,7 +106,7 @@ class GANModule(ColorizationModule):
         super().__init__(
             colorspace, generator, image_size, loss, huber_delta, freeze_encoder_steps, max_nonfinite_steps,
             channels_last, compile, hints=hints, ema_decay=ema_decay,
-            keep_freed_memory=keep_freed_memory,
+            keep_freed_memory=keep_freed_memory, colorfulness_weight=colorfulness_weight,
         )
         self.save_hyperparameters()
         self.automatic_optimization = False
@@ -158,7 +159,7 @@ class GANModule(ColorizationModule):
         if d_sched is not None:
             d_sched.step()
         if not warmup:
-            logs |= self.generator_step(g_opt, luma, fake_chroma, chroma_true, hints)
+            logs |= self.generator_step(g_opt, luma, fake_chroma, chroma_true, hints, batch["rgb"])
             if g_sched is not None:
                 g_sched.step()
         else:
@@ -208,16 +209,23 @@ class GANModule(ColorizationModule):
 
     def generator_step(
         self, g_opt: LightningOptimizer, luma: Tensor, fake_chroma: Tensor, chroma_true: Tensor,
-        hints: Tensor | None = None,
+        hints: Tensor | None = None, rgb_true: Tensor | None = None,
     ) -> dict[str, Tensor]:
-        """One G update: fool the discriminator (whose parameters get no gradient) + λ·chroma loss."""
+        """One G update: fool the discriminator (whose parameters get no gradient) + λ·reconstruction,
+        the chroma loss plus, with ``colorfulness_weight`` > 0, the colorfulness term (needs ``rgb_true``)."""
+        logs: dict[str, Tensor] = {}
         with self.toggled_optimizer(g_opt):
             judged = self.judged(luma, fake_chroma, hints)
             g_adv = self.adversarial.generator(self.discriminator(luma, judged))
             g_l1 = self.chroma_loss(fake_chroma, chroma_true)
-            g_loss = self.hparams.adversarial_weight * g_adv + self.hparams.l1_weight * g_l1
+            reconstruction = g_l1
+            colorful = None if rgb_true is None else self.colorfulness_term(luma, fake_chroma, rgb_true)
+            if colorful is not None:
+                reconstruction = reconstruction + colorful
+                logs["g_colorfulness"] = colorful.detach()
+            g_loss = self.hparams.adversarial_weight * g_adv + self.hparams.l1_weight * reconstruction
             self.optimize(g_opt, g_loss, counted=True)
-        return {"g_adv": g_adv.detach(), "g_l1": g_l1.detach(), "g_loss": g_loss.detach()}
+        return {**logs, "g_adv": g_adv.detach(), "g_l1": g_l1.detach(), "g_loss": g_loss.detach()}
 
     def optimize(self, optimizer: LightningOptimizer, loss: Tensor, counted: bool) -> None:
         """Backward, optional norm clipping, step; then free the gradients so none leak into the next step.

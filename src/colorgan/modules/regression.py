@@ -36,20 +36,27 @@ class RegressionModule(ColorizationModule):
         ema_decay: float | None = None,
         keep_freed_memory: bool | str = "auto",
         bins: dict[str, Any] | None = None,
+        colorfulness_weight: float = 0.0,
     ) -> None:
         super().__init__(
             colorspace, generator, image_size, loss, huber_delta, freeze_encoder_steps, max_nonfinite_steps,
             channels_last, compile, hints=hints, ema_decay=ema_decay,
-            keep_freed_memory=keep_freed_memory, bins=bins,
+            keep_freed_memory=keep_freed_memory, bins=bins, colorfulness_weight=colorfulness_weight,
         )
         self.save_hyperparameters()
         self.skip_step = False  # a non-finite loss since the last optimizer step: drop its gradients
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        output = "logits" if self.bin_loss is not None else "both"  # a bin model needs no decoding here
-        pred, logits = self(batch["luma"], batch.get("hints"), output=output)
+        # a bin model needs no decoding here, unless the colorfulness term looks at its colors
+        decoded = self.bin_loss is None or self.colorfulness_weight > 0
+        pred, logits = self(batch["luma"], batch.get("hints"), output="both" if decoded else "logits")
         loss = self.reconstruction_loss(pred, logits, batch["chroma"], update=True)
-        self.log("train/loss", loss, prog_bar=True, batch_size=batch["luma"].shape[0])
+        size = batch["luma"].shape[0]
+        colorful = self.colorfulness_term(batch["luma"], pred, batch["rgb"]) if decoded else None
+        if colorful is not None:
+            self.log("train/colorfulness_loss", colorful, batch_size=size)
+            loss = loss + colorful
+        self.log("train/loss", loss, prog_bar=True, batch_size=size)
         finite = self.all_finite(loss)
         self.skip_step |= not finite
         self.record_step(finite)

@@ -1,0 +1,87 @@
+"""The colorfulness-matching term (`model.colorfulness_weight`): what it measures, that its gradient makes
+dull predictions as colorful as their truth in every color space, and how both stages add it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+
+from colorgan.build import build_model, build_run
+from colorgan.color import available_colorspaces, get_colorspace
+from colorgan.metrics import colorfulness
+from colorgan.models.losses import ColorfulnessLoss
+from colorgan.train import fit
+from tests.helpers import read_column
+
+
+def colored_batch(seed: int = 0, size: int = 12) -> torch.Tensor:
+    """Smooth random color images [2,3,size,size] in [0.1, 0.9] (no clipping at the gamut's edges)."""
+    generator = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(2, 3, 3, 3, generator=generator)
+    return 0.1 + 0.8 * torch.nn.functional.interpolate(coarse, size=size, mode="bilinear")
+
+
+def test_the_term_is_zero_for_the_truth_and_the_mean_colorfulness_gap_otherwise():
+    rgb = colored_batch()
+    loss = ColorfulnessLoss()
+    gray = rgb.mean(dim=1, keepdim=True).expand_as(rgb)
+    assert loss(rgb, rgb).item() == 0.0
+    assert loss(gray, rgb).item() == pytest.approx(colorfulness(rgb).mean().item() / 100, rel=1e-5)
+    vivid = (0.5 + 1.5 * (rgb - 0.5)).clamp(0, 1)  # over-saturated: penalized too, by the same gap
+    gap = (colorfulness(vivid) - colorfulness(rgb)).abs().mean().item() / 100
+    assert gap > 0.05 and loss(vivid, rgb).item() == pytest.approx(gap, rel=1e-5)
+
+
+@pytest.mark.parametrize("space_name", available_colorspaces())
+def test_descending_the_term_alone_makes_a_dull_prediction_as_colorful_as_its_truth(space_name):
+    space = get_colorspace(space_name)
+    rgb = colored_batch(seed=1)
+    luma, chroma = space.split(rgb)
+    neutral = space.split(rgb.mean(dim=1, keepdim=True).expand_as(rgb))[1]
+    dull = (neutral + 0.3 * (chroma - neutral)).detach().requires_grad_(True)  # 30 % of the way to the truth
+    loss = ColorfulnessLoss()
+    before = loss(space.merge(luma, dull), rgb).item()
+    optimizer = torch.optim.Adam([dull], lr=0.01)
+    for _ in range(60):
+        optimizer.zero_grad()
+        loss(space.merge(luma, dull), rgb).backward()
+        optimizer.step()
+    after = loss(space.merge(luma, dull), rgb).item()
+    assert before > 0.05 and after < 0.2 * before
+
+
+def test_bad_weights_are_one_clear_message(tiny_config):
+    for value in ("-1", "abc", "inf"):
+        for stage in ([], ["model=gan"]):
+            with pytest.raises(Exception, match=re.escape("model.colorfulness_weight must be a")):
+                build_model(tiny_config(*stage, f"model.colorfulness_weight={value}"))
+
+
+def test_the_module_term_is_the_weighted_loss_of_its_prediction_and_nothing_at_weight_zero(tiny_config):
+    model = build_model(tiny_config("model.colorfulness_weight=0.5"))
+    rgb = colored_batch(seed=2)
+    luma, chroma = model.colorspace.split(rgb)
+    predicted = 0.5 * chroma
+    expected = 0.5 * ColorfulnessLoss()(model.colorspace.merge(luma, predicted), rgb)
+    assert model.colorfulness_term(luma, predicted, rgb).item() == pytest.approx(expected.item())
+    assert build_model(tiny_config()).colorfulness_term(luma, predicted, rgb) is None
+
+
+@pytest.mark.parametrize("stage", ["unet", "gan"])
+def test_training_adds_the_term_and_logs_it_in_both_stages(tmp_path, stage):
+    from tests.helpers import tiny_config
+
+    first = tmp_path / "unet"
+    fit(build_run(tiny_config(first, "model.colorfulness_weight=0.5")))
+    run_dir, key = first, "train/colorfulness_loss"
+    if stage == "gan":
+        run_dir, key = tmp_path / "gan", "train/g_colorfulness"
+        fit(build_run(tiny_config(run_dir, "model=gan", f"model.init_from={first}",
+                                  "model.colorfulness_weight=0.5")))
+    logged = read_column(run_dir / "csv" / "metrics.csv", key)
+    assert logged and all(0 < value < 10 for value in logged)
+    if stage == "unet":  # train/loss is L1 plus the term, so never below it
+        losses = read_column(run_dir / "csv" / "metrics.csv", "train/loss")
+        assert all(loss >= term for loss, term in zip(losses, logged, strict=True))
