@@ -145,7 +145,8 @@ def test_bf16_r1_smoothing_and_clipping(tiny_config):
     )
     final = train(cfg)["final"]
     assert torch.isfinite(
-        torch.tensor([final["train/r1"], final["train/d_loss"], final["train/g_loss"]])
+        torch.tensor([final["train/r1"], final["train/d_loss"], final["train/g_loss"],
+                      final["train/g_colorfulness"]])  # the default colorfulness term, in float32 under AMP
     ).all()
 
 

@@ -181,8 +181,9 @@ class ColorizationModule(pl.LightningModule):
         when the weight is 0 (the term then costs nothing)."""
         if self.colorfulness_weight == 0:
             return None
-        rgb_pred = self.colorspace.merge(luma.float(), chroma.float())
-        return self.colorfulness_weight * self.colorfulness_loss(rgb_pred, rgb)
+        with torch.autocast(self.device.type, enabled=False):  # the color conversion in float32 under AMP
+            rgb_pred = self.colorspace.merge(luma.float(), chroma.float())
+            return self.colorfulness_weight * self.colorfulness_loss(rgb_pred, rgb.float())
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         chroma, logits = self.generator(batch["luma"], output="both")
