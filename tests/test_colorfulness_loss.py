@@ -69,12 +69,13 @@ def test_the_module_term_is_the_weighted_loss_of_its_prediction_and_nothing_at_w
     assert build_model(tiny_config()).colorfulness_term(luma, predicted, rgb) is None
 
 
-@pytest.mark.parametrize("stage", ["unet", "gan"])
+@pytest.mark.parametrize("stage", ["unet", "bins", "gan"])
 def test_training_adds_the_term_and_logs_it_in_both_stages(tmp_path, stage):
     from tests.helpers import tiny_config
 
     first = tmp_path / "unet"
-    fit(build_run(tiny_config(first, "model.colorfulness_weight=0.5")))
+    loss = ["model.loss=bins"] if stage == "bins" else []  # a bin model decodes its logits for the term
+    fit(build_run(tiny_config(first, *loss, "model.colorfulness_weight=0.5")))
     run_dir, key = first, "train/colorfulness_loss"
     if stage == "gan":
         run_dir, key = tmp_path / "gan", "train/g_colorfulness"
@@ -82,6 +83,6 @@ def test_training_adds_the_term_and_logs_it_in_both_stages(tmp_path, stage):
                                   "model.colorfulness_weight=0.5")))
     logged = read_column(run_dir / "csv" / "metrics.csv", key)
     assert logged and all(0 < value < 10 for value in logged)
-    if stage == "unet":  # train/loss is L1 plus the term, so never below it
+    if stage != "gan":  # train/loss is the L1 or bin loss plus the term, so never below it
         losses = read_column(run_dir / "csv" / "metrics.csv", "train/loss")
         assert all(loss >= term for loss, term in zip(losses, logged, strict=True))
