@@ -134,13 +134,16 @@ def test_the_bench_splits_a_training_steps_flops_between_g_and_d():
     from colorgan.bench.flops import VARIANTS, bench_flops
 
     variants = {"stage 1": VARIANTS["stage 1"], "light": ["model=gan"],
-                "half": ["model=gan", "model.discriminator.downsample=2"]}
-    stage1, light, half = bench_flops("tiny", [32], extra=("debug=tiny",), variants=variants)
+                "half": ["model=gan", "model.discriminator.downsample=2"],
+                "light, no colorfulness term": ["model=gan", "model.colorfulness_weight=0"]}
+    stage1, light, half, plain = bench_flops("tiny", [32], extra=("debug=tiny",), variants=variants)
     assert stage1["discriminator_flops_per_image"] == 0
     assert stage1["generator_flops_per_image"] == stage1["flops_per_image"] > 0
-    # stage 2 = the same generator step + the discriminator's passes, nothing else
+    # stage 2 = the same generator step + the discriminator's passes, nothing else ...
     assert light["generator_flops_per_image"] == stage1["generator_flops_per_image"]
     g, d = light["generator_flops_per_image"], light["discriminator_flops_per_image"]
-    assert light["flops_per_image"] == g + d
+    assert plain["flops_per_image"] == g + d
+    # ... but the default colorfulness term's conversion to RGB, counted in the total only, and small
+    assert g + d < light["flops_per_image"] < 1.01 * (g + d)
     assert 0 < half["discriminator_flops_per_image"] * 3 < light["discriminator_flops_per_image"]
     assert 0 < light["discriminator_share"] < 1 and half["receptive_field"] == 2 * light["receptive_field"]
