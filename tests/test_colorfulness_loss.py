@@ -86,3 +86,17 @@ def test_training_adds_the_term_and_logs_it_in_both_stages(tmp_path, stage):
     if stage != "gan":  # train/loss is the L1 or bin loss plus the term, so never below it
         losses = read_column(run_dir / "csv" / "metrics.csv", "train/loss")
         assert all(loss >= term for loss, term in zip(losses, logged, strict=True))
+
+
+@pytest.mark.parametrize("setting", ["l1_weight", "adversarial_weight", "r1_gamma", "colorfulness_weight"])
+def test_every_gan_loss_weight_is_checked_the_same_way_with_one_line_and_exit_2(tiny_config, setting, capsys):
+    from colorgan.cli import run_command
+
+    for value in ("abc", "-1"):
+        cfg = tiny_config("model=gan", f"model.{setting}={value}")
+        with pytest.raises(SystemExit) as exit_info:
+            run_command(lambda cfg=cfg: build_model(cfg), "test")
+        assert exit_info.value.code == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert lines[-1].startswith(f"error: model.{setting} must be a ")
+        assert "Traceback" not in "".join(lines)

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from colorgan.color import available_colorspaces, get_colorspace
 from colorgan.errors import UserError
 from colorgan.metrics import colorfulness, delta_e00
-from colorgan.models.losses import CHROMA_LOSSES, AdversarialLoss, r1_penalty
+from colorgan.models.losses import CHROMA_LOSSES, AdversarialLoss, checked_weight, r1_penalty
 from colorgan.modules.base import ColorizationModule
 from colorgan.modules.selection import ColorSelection, ValidationSums
 
@@ -101,8 +101,11 @@ class GANModule(ColorizationModule):
                 f"model.loss={loss!r} is not a stage-2 loss: stage 2 fine-tunes the decoded chroma with "
                 f"{' or '.join(CHROMA_LOSSES)} (a bin model from model.init_from keeps its bin head)"
             )
-        if d_warmup_steps < 0 or r1_gamma < 0 or l1_weight < 0 or adversarial_weight < 0:
-            raise ValueError("model.d_warmup_steps, r1_gamma, l1_weight and adversarial_weight must be >= 0")
+        for name, weight in (("r1_gamma", r1_gamma), ("l1_weight", l1_weight),
+                             ("adversarial_weight", adversarial_weight)):
+            checked_weight(f"model.{name}", weight)
+        if d_warmup_steps < 0:
+            raise ValueError(f"model.d_warmup_steps must be >= 0, got {d_warmup_steps!r}")
         super().__init__(
             colorspace, generator, image_size, loss, huber_delta, freeze_encoder_steps, max_nonfinite_steps,
             channels_last, compile, hints=hints, ema_decay=ema_decay,
@@ -159,7 +162,7 @@ class GANModule(ColorizationModule):
         if d_sched is not None:
             d_sched.step()
         if not warmup:
-            logs |= self.generator_step(g_opt, luma, fake_chroma, chroma_true, hints, batch["rgb"])
+            logs |= self.generator_step(g_opt, luma, fake_chroma, chroma_true, batch["rgb"], hints)
             if g_sched is not None:
                 g_sched.step()
         else:
@@ -209,17 +212,17 @@ class GANModule(ColorizationModule):
 
     def generator_step(
         self, g_opt: LightningOptimizer, luma: Tensor, fake_chroma: Tensor, chroma_true: Tensor,
-        hints: Tensor | None = None, rgb_true: Tensor | None = None,
+        rgb_true: Tensor, hints: Tensor | None = None,
     ) -> dict[str, Tensor]:
         """One G update: fool the discriminator (whose parameters get no gradient) + λ·reconstruction,
-        the chroma loss plus, with ``colorfulness_weight`` > 0, the colorfulness term (needs ``rgb_true``)."""
+        the chroma loss plus, with ``colorfulness_weight`` > 0, the colorfulness term against ``rgb_true``."""
         logs: dict[str, Tensor] = {}
         with self.toggled_optimizer(g_opt):
             judged = self.judged(luma, fake_chroma, hints)
             g_adv = self.adversarial.generator(self.discriminator(luma, judged))
             g_l1 = self.chroma_loss(fake_chroma, chroma_true)
             reconstruction = g_l1
-            colorful = None if rgb_true is None else self.colorfulness_term(luma, fake_chroma, rgb_true)
+            colorful = self.colorfulness_term(luma, fake_chroma, rgb_true)
             if colorful is not None:
                 reconstruction = reconstruction + colorful
                 logs["g_colorfulness"] = colorful.detach()

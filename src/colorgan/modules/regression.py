@@ -52,7 +52,7 @@ class RegressionModule(ColorizationModule):
         pred, logits = self(batch["luma"], batch.get("hints"), output="both" if decoded else "logits")
         loss = self.reconstruction_loss(pred, logits, batch["chroma"], update=True)
         size = batch["luma"].shape[0]
-        colorful = self.colorfulness_term(batch["luma"], pred, batch["rgb"]) if decoded else None
+        colorful = self.colorfulness_term(batch["luma"], pred, batch["rgb"])  # None at weight 0
         if colorful is not None:
             self.log("train/colorfulness_loss", colorful, batch_size=size)
             loss = loss + colorful
