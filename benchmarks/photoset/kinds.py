@@ -8,12 +8,13 @@
 
 Each photo of `benchmarks/photoset/build.py`'s manifest gets a kind from where it came from (`KINDS`:
 globs on ``PACKAGE/PATH``): *scenes* (wallpapers, monuments, sea views: landscapes and outdoor scenes)
-or *animals* (animal photos and close-ups); the rest (tools, renewable energy, music, ...) is left out.
-Three folders are written, copies of the set's resized photos:
+or *animals* (animal photos and close-ups); the rest (tools, renewable energy, music, ...) is a third
+kind, *others*. Four folders are written, copies of the set's resized photos:
 
 - ``scenes-train``: the scenes of the set's train split (a model trained on scenes only);
 - ``scenes-test``: the scenes of its test split (the same kind, never trained on);
-- ``animals``: the animals of both splits (another kind; none of them is in ``scenes-train``).
+- ``animals``: the animals of both splits (another kind; none of them is in ``scenes-train``);
+- ``others``: every other photo of both splits (objects, tools, people, ...: a third kind).
 
 ``OUT/kinds.json`` lists every file per folder. OUT is replaced only when it holds an earlier
 ``kinds.json``; any other existing folder is refused. Needs only Python's standard library.
@@ -42,6 +43,7 @@ FOLDERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "scenes-train": ("scenes", ("train",)),
     "scenes-test": ("scenes", ("test",)),
     "animals": ("animals", ("train", "test")),
+    "others": (None, ("train", "test")),
 }
 
 
@@ -69,7 +71,7 @@ def read_manifest(photoset: Path) -> list[dict]:
 
 
 def plan(photos: list[dict]) -> dict[str, list[dict]]:
-    """folder -> the manifest entries it takes."""
+    """folder -> the manifest entries it takes (kind None: matched by no glob of `KINDS`)."""
     chosen: dict[str, list[dict]] = {folder: [] for folder in FOLDERS}
     for photo in photos:
         kind = kind_of(photo)
@@ -88,7 +90,7 @@ def prepare_output(out: Path) -> None:
 
 
 def split_by_kind(photoset: Path, out: Path) -> dict[str, list[str]]:
-    """Write the three folders; return folder -> file names."""
+    """Write the folders of `FOLDERS`; return folder -> file names."""
     chosen = plan(read_manifest(photoset))
     files = [photo["file"] for photos in chosen.values() for photo in photos]
     missing = [file for file in files if not (photoset / file).is_file()]

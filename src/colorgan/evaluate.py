@@ -41,6 +41,7 @@ from colorgan.report import protocols, scores
 from colorgan.report.fid import finish_fid, start_fid
 from colorgan.report.figures import plot_hint_curve, worst_median_best_grid
 from colorgan.samples import Sample, config_samples, folder_samples
+from colorgan.scales import DEFAULT_CAUTION, caution_argument, parse_scales
 
 
 def default_output(checkpoint: Path, backend: str = "torch", temperature: float | None = None) -> Path:
@@ -77,7 +78,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                              "center crop 256x256 (CT2/DDColor val5k); resize256: resized to 256x256 "
                              "(ColorFormer/DDColor val50k)")
     parser.add_argument("--max-images", type=int, default=None, help="evaluate only the first N photos")
-    parser.add_argument("--short-side", type=int, default=None, help="working size (default: training size)")
+    parser.add_argument("--short-side", type=int, default=None,
+                        help="one network pass at this short side in px (default: --scales)")
+    parser.add_argument("--scales", type=parse_scales, default=None, metavar="S1,S2",
+                        help="network passes at these multiples of the training size, chroma averaged "
+                             "(default 2,1; 1 = one pass at the training size)")
+    parser.add_argument("--caution", type=caution_argument, default=DEFAULT_CAUTION, metavar="K",
+                        help="with several passes, fall back towards gray where they disagree: the mean "
+                             "chroma m becomes m|m|^2/(|m|^2 + K var) (default %(default)g; 0: plain mean)")
     parser.add_argument("--fid-weights", type=Path, default=None,
                         help="local Inception weights for FID (needs torch-fidelity); skipped otherwise")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: best available)")
@@ -101,6 +109,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             parser.error(str(error))
     if args.hint_patch < 1:
         parser.error("--hint-patch must be >= 1")
+    if args.short_side is not None and args.scales is not None:
+        parser.error("give --short-side (one pass at N px) or --scales, not both")
     return args
 
 
@@ -155,6 +165,8 @@ def evaluate(colorizer: Colorizer, samples: Sequence[Sample], output_dir: str | 
         "num_images": len(rows),
         "max_side": max_side,
         "short_side": colorizer.short_side,
+        "pass_sides": colorizer.pass_sides,
+        "caution": colorizer.caution if len(colorizer.pass_sides) > 1 else None,
         "skipped": skipped,
         "goals": METRIC_GOALS,
         "model": scores.average(rows, "model"),
@@ -211,7 +223,8 @@ def run(args: argparse.Namespace) -> int:
     onnx = given.suffix.lower() == ".onnx"
     checkpoint = given if onnx else resolve_checkpoint(given)
     colorizer = Colorizer.load(checkpoint, device=args.device, short_side=args.short_side,
-                               backend=args.backend, temperature=args.temperature)
+                               backend=args.backend, temperature=args.temperature, scales=args.scales,
+                               caution=args.caution)
     backend = colorizer.backend.name  # an .onnx file runs on onnxruntime whatever --backend says
     data_path = Path(args.data).expanduser()
     if data_path.is_dir() or (data_path.is_file() and data_path.suffix.lower() not in (".yaml", ".yml")):

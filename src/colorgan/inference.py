@@ -1,7 +1,8 @@
 """Colorize photos of any size with a trained checkpoint, keeping each photo's own full-resolution luminance.
 
-The network runs at a *working size* (the training size scaled to the photo's aspect ratio; the generator
-pads to its encoder stride itself). Its RGB prediction is reduced to YCbCr chroma, upsampled bilinearly to
+The network runs at a *working size* (by default twice the training size, scaled to the photo's aspect
+ratio, averaged with a pass at the training size: `colorgan.scales`; the generator pads to its encoder
+stride itself). Its RGB prediction is reduced to YCbCr chroma, upsampled bilinearly to
 the photo's resolution and merged with the photo's full-resolution gray, the same way for every color space.
 So a 4000×3000 photo comes out 4000×3000, as sharp as it went in, and its Rec.601 luma equals the input's
 gray up to uint8 rounding (≤ 0.5 level) wherever the merged color lies inside the sRGB gamut.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +34,7 @@ from colorgan.checkpoints import (
     with_temperature,
 )
 from colorgan.color import ColorSpace, get_colorspace
+from colorgan.color.affine import affine_merge_matrix
 from colorgan.data import DataError
 from colorgan.errors import UserError
 from colorgan.files import Job, save_image_atomic
@@ -46,6 +49,7 @@ from colorgan.photo_input import (
     gray_of,
     working_size,
 )
+from colorgan.scales import DEFAULT_CAUTION, averaged_over_passes, checked_caution, working_passes
 
 __all__ = ["CheckpointError", "Colorizer", "NonFiniteOutput", "UnsupportedSize", "auto_device",
            "colorize_jobs", "resolve_checkpoint", "side_by_side"]
@@ -61,8 +65,14 @@ class Colorizer:
     """A trained generator ready to colorize PIL images, arrays or files of any size."""
 
     def __init__(self, generator: nn.Module | Backend, colorspace: str | ColorSpace, image_size: int,
-                 device: str | torch.device | None = None, short_side: int | None = None) -> None:
-        """``generator``: a PyTorch module (run by `TorchBackend` on ``device``) or a ready `Backend`."""
+                 device: str | torch.device | None = None, short_side: int | None = None,
+                 scales: Sequence[float] | None = None, caution: float = DEFAULT_CAUTION) -> None:
+        """``generator``: a PyTorch module (run by `TorchBackend` on ``device``) or a ready `Backend`.
+
+        ``short_side``: one pass at that working size; ``scales``: passes at these multiples of the
+        training size, chroma averaged (default `colorgan.scales.DEFAULT_SCALES`; one pass for hint models);
+        ``caution``: how much to fall back towards gray where the passes disagree (`averaged_over_passes`).
+        """
         if isinstance(generator, nn.Module):
             generator = TorchBackend(generator, auto_device(str(device) if device is not None else None))
         self.backend: Backend = generator
@@ -72,12 +82,20 @@ class Colorizer:
         self.reference = get_colorspace(REFERENCE_SPACE)
         self.merge_matrix = affine_merge_matrix(self.reference)
         self.image_size = int(image_size)
-        self.short_side = int(short_side or image_size)
+        hint_model = self.takes_hints or bool(getattr(generator, "hint_channels", 0))
+        self.short_side, self.fractions = working_passes(self.image_size, short_side or None, scales,
+                                                         hint_model)
+        self.caution = checked_caution(caution)
         if self.short_side < 8:
             raise UserError(f"short side of the working size must be >= 8 px, got {self.short_side}")
         self.checkpoint_path: Path | None = None
         self.hint_settings: dict | None = None  # the model.hints settings of a hint model's checkpoint
         self.temperature: float | None = None  # a bin model's annealed-mean temperature (None: regression)
+
+    @property
+    def pass_sides(self) -> list[int]:
+        """The short side of each network pass, in px: the working size first."""
+        return [self.short_side, *(max(1, round(self.short_side * f)) for f in self.fractions)]
 
     @property
     def takes_hints(self) -> bool:
@@ -86,7 +104,8 @@ class Colorizer:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device | None = None,
-                        short_side: int | None = None, temperature: float | None = None) -> Colorizer:
+                        short_side: int | None = None, temperature: float | None = None,
+                        scales: Sequence[float] | None = None, caution: float = DEFAULT_CAUTION) -> Colorizer:
         """Load a checkpoint file or a run directory's best checkpoint (safely: weights only); a bin model
         (``model.loss=bins``) decodes at ``temperature`` if given, else at its trained one."""
         resolved = resolve_checkpoint(path)
@@ -94,7 +113,8 @@ class Colorizer:
         record = with_temperature(record, temperature)
         colorspace = get_colorspace(record["colorspace"])
         generator = build_generator(record, weights)
-        colorizer = cls(generator, colorspace, int(record.get("image_size") or 128), device, short_side)
+        image_size = int(record.get("image_size") or 128)
+        colorizer = cls(generator, colorspace, image_size, device, short_side, scales, caution)
         colorizer.checkpoint_path = resolved
         colorizer.hint_settings = record.get("hints")
         colorizer.temperature = bin_temperature(record)
@@ -102,11 +122,13 @@ class Colorizer:
 
     @classmethod
     def from_onnx(cls, path: str | Path, device: str | torch.device | None = None,
-                  short_side: int | None = None) -> Colorizer:
+                  short_side: int | None = None, scales: Sequence[float] | None = None,
+                  caution: float = DEFAULT_CAUTION) -> Colorizer:
         """Load a ``python -m colorgan.export`` ONNX model, run by onnxruntime (same merge as torch)."""
         backend = OnnxBackend(path, auto_device(str(device) if device is not None else "cpu"))
         meta = backend.metadata
-        colorizer = cls(backend, meta["colorspace"], int(meta["image_size"]), short_side=short_side)
+        colorizer = cls(backend, meta["colorspace"], int(meta["image_size"]), short_side=short_side,
+                        scales=scales, caution=caution)
         colorizer.checkpoint_path = backend.path
         record = meta.get("record")
         colorizer.temperature = bin_temperature(record) if isinstance(record, dict) else None
@@ -114,7 +136,8 @@ class Colorizer:
 
     @classmethod
     def load(cls, model: str | Path, device: str | torch.device | None = None, short_side: int | None = None,
-             backend: str = "torch", temperature: float | None = None) -> Colorizer:
+             backend: str = "torch", temperature: float | None = None,
+             scales: Sequence[float] | None = None, caution: float = DEFAULT_CAUTION) -> Colorizer:
         """A checkpoint, run directory or .onnx file run by ``backend`` (torch | onnxruntime); an .onnx file
         always runs on onnxruntime, a checkpoint on onnxruntime through its export (`onnx_for_checkpoint`).
         ``temperature``: a bin model's, torch backend only (an export has its own, fixed at export)."""
@@ -123,12 +146,13 @@ class Colorizer:
             raise UserError("--temperature needs the torch backend and a checkpoint: an ONNX export decodes "
                             "at the temperature it was exported with (colorgan-export --temperature T)")
         if str(model).lower().endswith(".onnx"):
-            return cls.from_onnx(model, device, short_side)
+            return cls.from_onnx(model, device, short_side, scales, caution)
         if backend == "onnxruntime":
-            return cls.from_onnx(onnx_for_checkpoint(resolve_checkpoint(model)), device, short_side)
+            onnx_file = onnx_for_checkpoint(resolve_checkpoint(model))
+            return cls.from_onnx(onnx_file, device, short_side, scales, caution)
         if backend != "torch":
             raise UserError(f"unknown backend {backend!r}: choose torch or onnxruntime")
-        return cls.from_checkpoint(model, device, short_side, temperature)
+        return cls.from_checkpoint(model, device, short_side, temperature, scales, caution)
 
     # ---- public API ---------------------------------------------------------------------------
     def colorize(self, image: ImageLike, short_side: int | None = None,
@@ -176,7 +200,8 @@ class Colorizer:
         height, width = prepared.gray.shape
         check_points([(x, y, (0, 0, 0))], width, height)
         hint_maps = [self.hint_input(prepared, hints, hint_size)] if hints else None
-        rgb = self.predict([prepared.luma], hints=hint_maps)[0][None].to(self.device)
+        rgb = self.predict([prepared.luma], hints=hint_maps, fractions=() if short_side else None)[0][None]
+        rgb = rgb.to(self.device)
         chroma = self.colorspace.split(rgb)[1][0]  # [C, h, w]
         small_h, small_w = chroma.shape[-2:]
         row, col = min(int(y * small_h / height), small_h - 1), min(int(x * small_w / width), small_w - 1)
@@ -187,9 +212,11 @@ class Colorizer:
 
     def colorize_batch(self, images: Sequence[ImageLike], short_side: int | None = None,
                        batch_size: int = 8) -> list[Image.Image | np.ndarray]:
-        """Colorize several photos, batching the network over photos that share a working size."""
+        """Colorize several photos, batching the network over photos that share a working size; a
+        ``short_side`` given here means one pass at that size."""
         prepared = [self.prepare(image, short_side) for image in images]
-        small = self.predict([item.luma for item in prepared], batch_size)
+        one_pass = () if short_side else None
+        small = self.predict([item.luma for item in prepared], batch_size, fractions=one_pass)
         results: list[Image.Image | np.ndarray] = []
         for item, rgb in zip(prepared, small, strict=True):
             array = self.full_resolution(item.gray, rgb)
@@ -206,10 +233,14 @@ class Colorizer:
         return PreparedImage(gray=gray, luma=luma, was_color=was_color, as_pil=as_pil)
 
     @torch.no_grad()
-    def predict(self, lumas: Sequence[Tensor], batch_size: int = 8,
-                hints: Sequence[Tensor] | None = None) -> list[Tensor]:
+    def predict(self, lumas: Sequence[Tensor], batch_size: int = 8, hints: Sequence[Tensor] | None = None,
+                fractions: Sequence[float] | None = None) -> list[Tensor]:
         """Colorized RGB [3,h,w] at the working size for each luma [1,h,w] (batched by equal size), with
-        each one's hint map [C + 1, h, w] if ``hints`` are given (a hint model only)."""
+        each one's hint map [C + 1, h, w] if ``hints`` are given (a hint model only, one pass).
+
+        ``fractions``: extra passes as fractions of the working size, chroma averaged (default: the
+        colorizer's own, `colorgan.scales`; ``()`` for one pass)."""
+        extra = () if hints is not None else tuple(self.fractions if fractions is None else fractions)
         results: list[Tensor | None] = [None] * len(lumas)
         by_size: dict[tuple[int, ...], list[int]] = {}
         for index, luma in enumerate(lumas):
@@ -218,21 +249,23 @@ class Colorizer:
             for start in range(0, len(indices), max(1, batch_size)):
                 chunk = indices[start : start + max(1, batch_size)]
                 luma = torch.stack([lumas[i] for i in chunk]).to(self.device)
-                if hints is None:
-                    chroma = self.backend(luma)
-                else:
-                    chroma = self.backend(luma, torch.stack([hints[i] for i in chunk]).to(self.device))
-                finite = torch.isfinite(chroma).flatten(1).all(dim=1)
-                if not bool(finite.all()):
-                    raise NonFiniteOutput(
-                        f"the model's output is not finite (NaN or infinity) for {int((~finite).sum())} of "
-                        f"{len(chunk)} photos: the checkpoint is broken (a diverged run?); nothing is "
-                        "written from it"
-                    )
-                rgb = self.colorspace.merge(luma, chroma).cpu()
-                for i, image in zip(chunk, rgb, strict=True):
+                hint_batch = None if hints is None else torch.stack([hints[i] for i in chunk]).to(self.device)
+                network = partial(self.network_rgb, hints=hint_batch)
+                rgb = averaged_over_passes(network, luma, extra, self.reference, self.caution)
+                for i, image in zip(chunk, rgb.cpu(), strict=True):
                     results[i] = image
         return [image for image in results if image is not None]
+
+    def network_rgb(self, luma: Tensor, hints: Tensor | None = None) -> Tensor:
+        """One network pass merged to RGB [B,3,h,w] in the model's space; `NonFiniteOutput` on NaN/inf."""
+        chroma = self.backend(luma) if hints is None else self.backend(luma, hints)
+        finite = torch.isfinite(chroma).flatten(1).all(dim=1)
+        if not bool(finite.all()):
+            raise NonFiniteOutput(
+                f"the model's output is not finite (NaN or infinity) for {int((~finite).sum())} of "
+                f"{len(luma)} photos: the checkpoint is broken (a diverged run?); nothing is written from it"
+            )
+        return self.colorspace.merge(luma, chroma)
 
     @torch.no_grad()
     def full_resolution(self, gray: Tensor, rgb_small: Tensor) -> np.ndarray:
@@ -304,30 +337,6 @@ def colorize_jobs(colorizer: Colorizer, jobs: list[Job], batch_size: int = 4, qu
                     failures.append((job.source.path, f"cannot write {job.output}: {error}"))
                 bar.update()
     return written, failures
-
-
-def affine_merge_matrix(space: ColorSpace, step: float = 0.05) -> Tensor:
-    """M [3, C] with ``space.merge(space.luma_from_gray(g), c) == g + M c`` for in-gamut colors.
-
-    Probed from the space itself and verified, so only a space that really is affine (YCbCr, YUV) passes.
-    """
-    gray = torch.full((1, 1, 1, 1), 0.5, dtype=torch.float64)
-    luma = space.luma_from_gray(gray)
-    zero = torch.zeros(1, space.chroma_channels, 1, 1, dtype=torch.float64)
-    columns = []
-    for channel in range(space.chroma_channels):
-        probe = zero.clone()
-        probe[0, channel] = step
-        columns.append((space.merge(luma, probe) - 0.5).flatten() / step)
-    matrix = torch.stack(columns, dim=1)
-    generator = torch.Generator().manual_seed(0)
-    grays = torch.rand(1, 1, 4, 4, generator=generator, dtype=torch.float64) * 0.5 + 0.25
-    chroma = torch.rand(1, space.chroma_channels, 4, 4, generator=generator, dtype=torch.float64) * 0.2 - 0.1
-    expected = space.merge(space.luma_from_gray(grays), chroma)
-    predicted = grays + torch.einsum("kc,bchw->bkhw", matrix, chroma)
-    if not torch.allclose(expected, predicted, atol=1e-6):
-        raise ValueError(f"color space {space.name!r} is not affine in its chroma: not usable as reference")
-    return matrix.float()
 
 
 def side_by_side(gray: Tensor | np.ndarray, colorized: np.ndarray, gap: int = 0) -> np.ndarray:

@@ -57,7 +57,7 @@ class AppState:
             raise UserError("choose at least one run")
         side = int(short_side) if short_side else None
         if side is not None and not 8 <= side <= 4096:
-            raise UserError("the working size must lie between 8 and 4096 px (0 = the run's own)")
+            raise UserError("the working size must lie between 8 and 4096 px (0 = the run's default passes)")
         folder = self.exports / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         folder.mkdir(parents=True, exist_ok=True)
         gallery, files_out, pairs, notes = [], [], [], []
@@ -143,7 +143,8 @@ def _colorize_tab(state: AppState, run_names: list[str]) -> None:
                             type="filepath", elem_id="colorize-files")
             picked = gr.Dropdown(sorted(state.photos), multiselect=True, label="…or pick from --photos")
             chosen = gr.CheckboxGroup(run_names, value=run_names[:1], label="Runs", elem_id="colorize-runs")
-            side = gr.Number(0, precision=0, label="Working size: short side in px (0 = the run's own)")
+            side = gr.Number(0, precision=0, label="Working size: short side in px, one pass "
+                                                   "(0 = the default: 2× and 1× the training size, averaged)")
             button = gr.Button("Colorize", variant="primary", elem_id="colorize-button")
             status = gr.Markdown(elem_id="colorize-status")
         with gr.Column(scale=2):

@@ -194,7 +194,7 @@ def fit_lines(fits: dict[str, Any]) -> list[str]:
 
 def curves_section(curves: dict[str, Any]) -> list[str]:
     """The report's cost-curves heading, figure, the two tables and their fitted exponents."""
-    from colorgan.bench.report import _number, table
+    from colorgan.bench.report import _number, pass_text, table
 
     fits, inference = curves["fits"], curves["inference"]
     train_rows = [[STAGE_LABELS.get(row["stage"], row["stage"]), row["image_size"],
@@ -217,7 +217,7 @@ def curves_section(curves: dict[str, Any]) -> list[str]:
             + "; ".join(lines[:stages]) + ".", "",
             table(["stage", "px", "images/s", "step s", "GFLOP/img"], train_rows), "",
             f"Inference: one gray JPEG in, one colorized JPEG out, per photo size, {inference['process']}, "
-            f"working short side {inference['working_short_side']} px (photos of one aspect ratio give the "
+            f"{pass_text(inference)} (photos of one aspect ratio give the "
             "network the same input: what grows is decoding, the full-resolution merge and encoding); median "
             f"of {inference['rows'][0]['repeats']} after a warm-up, process peak RSS. "
             + "; ".join(lines[stages:]) + "."

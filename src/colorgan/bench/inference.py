@@ -103,6 +103,7 @@ def measure(work: Path, checkpoint: Path, sizes: list[tuple[int, int]], repeats:
     for row in rows:
         row |= {"loaded_rss_mib": loaded_rss, "load_seconds": load_seconds}
     return {"loaded_rss_mib": loaded_rss, "working_short_side": colorizer.short_side,
+            "pass_sides": colorizer.pass_sides,
             "device": str(colorizer.device), "load_seconds": load_seconds, "rows": rows}
 
 

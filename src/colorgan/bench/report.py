@@ -161,8 +161,8 @@ def inference_section(inference: dict[str, Any]) -> list[str]:
             for row in inference["rows"]]
     return [f"## Inference on {inference['device']} (file in → file out)", "",
             "Gray JPEG in, colorized JPEG out, through `colorgan.colorize`'s per-photo path on a "
-            f"loaded `Colorizer` ({inference['encoder']}, working short side "
-            f"{inference['working_short_side']} px, {inference['process']}; loading the checkpoint took "
+            f"loaded `Colorizer` ({inference['encoder']}, {pass_text(inference)}, "
+            f"{inference['process']}; loading the checkpoint took "
             f"{inference['load_seconds']:.2f} s): "
             "JPEG decode, gray, network, full-resolution merge, JPEG encode, atomic write. Median of "
             f"{inference['rows'][0]['repeats']} after a warm-up. Peak RSS is the whole process "
@@ -208,3 +208,11 @@ def flops_section(rows: list[dict[str, Any]]) -> list[str]:
             f"machine: `{PAIRED_TIMING}`.", "",
             table(["variant", "px", "GFLOP/img", "of which D", "D share", "× stage 1", "D params M",
                    "D patch px"], table_rows), ""]
+
+
+def pass_text(inference: dict) -> str:
+    """"network passes at short sides 512 + 256 px" (or one working short side, as older results hold)."""
+    sides = inference.get("pass_sides") or [inference["working_short_side"]]
+    if len(sides) == 1:
+        return f"working short side {sides[0]} px"
+    return f"network passes at short sides {' + '.join(str(side) for side in sides)} px, chroma averaged"

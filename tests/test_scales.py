@@ -1,0 +1,210 @@
+"""Multi-scale inference: which passes run, how their chroma is averaged, and the options' errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from colorgan.color import available_colorspaces, get_colorspace
+from colorgan.errors import UserError
+from colorgan.inference import Colorizer
+from colorgan.models import UNetColorizer
+from colorgan.scales import (
+    DEFAULT_CAUTION,
+    DEFAULT_SCALES,
+    averaged_over_passes,
+    checked_caution,
+    parse_scales,
+    working_passes,
+)
+from tests.tiny_runs import TINY_DECODER, TINY_ENCODER, photo, random_checkpoint
+
+REFERENCE = get_colorspace("ycbcr")
+
+
+# ---- which passes ----------------------------------------------------------------------------------
+def test_default_is_twice_the_training_size_averaged_with_the_training_size():
+    assert DEFAULT_SCALES == (2.0, 1.0)
+    assert working_passes(128, None, None, takes_hints=False) == (256, (0.5,))
+    assert working_passes(128, None, None, takes_hints=True) == (128, ())  # hint models: one pass
+    assert working_passes(128, 200, None, takes_hints=False) == (200, ())  # a short side: one pass
+    assert working_passes(100, None, (1, 3, 1.5), takes_hints=False) == (300, (0.5, 1 / 3))  # sorted
+    assert working_passes(128, None, (1,), takes_hints=False) == (128, ())
+
+
+@pytest.mark.parametrize(("short_side", "scales", "hints", "message"), [
+    (200, (2, 1), False, "not both"),
+    (None, (2, 1), True, "hint model runs one pass"),
+    (None, (), False, "at least one"),
+    (None, (2, 0), False, r"must lie in \(0, 16\]"),
+    (None, (-1,), False, r"must lie in \(0, 16\]"),
+    (None, (2, 2), False, "distinct"),
+])
+def test_bad_pass_choices_are_one_clear_error(short_side, scales, hints, message):
+    with pytest.raises(UserError, match=message):
+        working_passes(64, short_side, scales, hints)
+
+
+def test_parse_scales_reads_commas_and_refuses_garbage_as_a_usage_error():
+    assert parse_scales("2,1") == (2.0, 1.0) and parse_scales(" 1 , 1.5 ") == (1.5, 1.0)
+    for bad, message in (("2,x", "numbers separated by commas"), ("0", "must lie in"), ("", "at least one")):
+        with pytest.raises(argparse.ArgumentTypeError, match=message):
+            parse_scales(bad)
+
+
+# ---- how the passes are averaged --------------------------------------------------------------------
+def constant_network(space_name: str, chroma_by_height: dict[int, list[float]]):
+    """A fake ``network_rgb``: a flat color per input height, merged in ``space_name``; records the sizes."""
+    space = get_colorspace(space_name)
+    seen: list[tuple[int, int]] = []
+
+    def network_rgb(luma: torch.Tensor) -> torch.Tensor:
+        height, width = luma.shape[-2:]
+        seen.append((height, width))
+        chroma = torch.tensor(chroma_by_height[height]).view(1, -1, 1, 1).expand(len(luma), -1, height, width)
+        return space.merge(luma, chroma)
+
+    return network_rgb, seen
+
+
+def test_no_extra_pass_returns_the_single_pass_unchanged():
+    luma = torch.zeros(2, 1, 16, 24)
+    network, seen = constant_network("ycbcr", {16: [0.1, -0.2]})
+    assert torch.equal(averaged_over_passes(network, luma, (), REFERENCE), network(luma))
+    assert seen == [(16, 24)] * 2
+
+
+def test_two_passes_average_their_chroma_at_the_working_size():
+    luma = torch.zeros(1, 1, 16, 24)  # mid gray in YCbCr's [-1, 1] luma
+    network, seen = constant_network("ycbcr", {16: [0.20, -0.10], 8: [-0.10, 0.30]})
+    rgb = averaged_over_passes(network, luma, (0.5,), REFERENCE)
+    assert seen == [(16, 24), (8, 12)] and rgb.shape == (1, 3, 16, 24)
+    _, chroma = REFERENCE.split(rgb)
+    assert torch.allclose(chroma, torch.tensor([0.05, 0.10]).view(1, 2, 1, 1).expand_as(chroma), atol=1e-4)
+
+
+@pytest.mark.parametrize("space", available_colorspaces())
+def test_agreeing_passes_keep_their_color_in_every_space(space):
+    """Two passes predicting the same color give that color back, whatever the model's space."""
+    luma = get_colorspace(space).luma_from_gray(torch.full((1, 1, 20, 20), 0.5))
+    color = [0.15, -0.1, 0.05][: get_colorspace(space).chroma_channels]
+    network, _ = constant_network(space, {20: color, 10: color})
+    single = network(luma)
+    assert torch.allclose(averaged_over_passes(network, luma, (0.5,), REFERENCE), single, atol=2e-3)
+
+
+def test_caution_shrinks_towards_gray_by_the_passes_disagreement():
+    luma = torch.zeros(1, 1, 16, 16)
+    network, _ = constant_network("ycbcr", {16: [0.2, 0.0], 8: [0.0, 0.0]})
+    plain = REFERENCE.split(averaged_over_passes(network, luma, (0.5,), REFERENCE))[1]
+    cautious = REFERENCE.split(averaged_over_passes(network, luma, (0.5,), REFERENCE, caution=2.0))[1]
+    # mean (0.1, 0), variance 0.01 + 0: factor 0.01 / (0.01 + 2 * 0.01) = 1/3
+    assert torch.allclose(plain[:, 0], torch.full_like(plain[:, 0], 0.1), atol=1e-4)
+    assert torch.allclose(cautious[:, 0], torch.full_like(cautious[:, 0], 0.1 / 3), atol=1e-4)
+    assert cautious[:, 1].abs().max() < 1e-4
+    agreeing, _ = constant_network("ycbcr", {16: [0.2, -0.1], 8: [0.2, -0.1]})
+    same = REFERENCE.split(averaged_over_passes(agreeing, luma, (0.5,), REFERENCE, caution=50.0))[1]
+    assert torch.allclose(same, torch.tensor([0.2, -0.1]).view(1, 2, 1, 1).expand_as(same), atol=1e-4)
+
+
+@pytest.mark.parametrize("bad", [-1, float("nan"), float("inf"), "abc"])
+def test_a_bad_caution_is_one_clear_error(bad):
+    with pytest.raises(UserError, match="caution must be a number >= 0"):
+        checked_caution(bad)
+
+
+# ---- the colorizer ------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    return random_checkpoint(tmp_path_factory.mktemp("scales") / "lab.ckpt", "lab", image_size=32)
+
+
+def spy_on_passes(colorizer: Colorizer) -> list[tuple[int, int]]:
+    seen: list[tuple[int, int]] = []
+    backend = colorizer.backend
+
+    class Spy:
+        name, device, generator = backend.name, backend.device, colorizer.generator
+
+        def __call__(self, luma, hints=None):
+            seen.append(tuple(luma.shape[-2:]))
+            return backend(luma) if hints is None else backend(luma, hints)
+
+    colorizer.backend = Spy()
+    return seen
+
+
+def test_colorizer_runs_two_passes_by_default_and_one_when_a_size_is_given(checkpoint):
+    image = photo("chelsea")[:300, :450]
+    colorizer = Colorizer.from_checkpoint(checkpoint, device="cpu")
+    assert colorizer.pass_sides == [64, 32]
+    seen = spy_on_passes(colorizer)
+    default = colorizer.colorize(image)
+    assert seen == [(64, 96), (32, 48)] and default.shape == image.shape
+    seen.clear()
+    colorizer.colorize(image, short_side=40)  # a size per call: one pass at it
+    assert seen == [(40, 60)]
+    single = Colorizer.from_checkpoint(checkpoint, device="cpu", scales=(1,))
+    assert single.pass_sides == [32]
+    assert Colorizer.from_checkpoint(checkpoint, device="cpu", short_side=48).pass_sides == [48]
+    assert colorizer.caution == DEFAULT_CAUTION > 0
+    # caution matters only with several passes; the average differs from either pass alone
+    one_pass_cautious = Colorizer.from_checkpoint(checkpoint, device="cpu", scales=(1,), caution=9)
+    assert np.array_equal(one_pass_cautious.colorize(image), single.colorize(image))
+    plain = Colorizer.from_checkpoint(checkpoint, device="cpu", caution=0).colorize(image)
+    assert not np.array_equal(default, plain)
+    larger = Colorizer.from_checkpoint(checkpoint, device="cpu", short_side=64).colorize(image)
+    smaller = single.colorize(image)
+    assert not np.array_equal(default, larger) and not np.array_equal(default, smaller)
+
+
+def test_hint_models_run_one_pass_and_refuse_several():
+    torch.manual_seed(0)
+    model = UNetColorizer(2, TINY_ENCODER, decoder_channels=TINY_DECODER, hints=True).eval()
+    assert Colorizer(model, "lab", 32, device="cpu").pass_sides == [32]
+    with pytest.raises(UserError, match="hint model runs one pass"):
+        Colorizer(model, "lab", 32, device="cpu", scales=(2, 1))
+
+
+def test_evaluate_records_the_passes_and_the_cli_refuses_bad_choices(checkpoint, tmp_path, capsys):
+    from colorgan.evaluate import main as evaluate_main
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for index, name in enumerate(("chelsea", "astronaut")):
+        from PIL import Image
+
+        Image.fromarray(photo(name, 96)).save(folder / f"{index}.png")
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate_main([str(checkpoint), "--data", str(folder), "--quiet", "-o", str(tmp_path / "a"),
+                       "--scales", "1.5,1"])
+    assert exit_info.value.code == 0
+    metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert metrics["pass_sides"] == [48, 32] and metrics["caution"] == DEFAULT_CAUTION
+    for bad in (["--scales", "2,zero"], ["--scales", "2", "--short-side", "64"], ["--caution", "-2"]):
+        with pytest.raises(SystemExit) as exit_info:
+            evaluate_main([str(checkpoint), "--data", str(folder), *bad])
+        assert exit_info.value.code == 2
+    errors = capsys.readouterr().err
+    assert "numbers separated by commas" in errors and "caution must be a number >= 0" in errors
+
+
+def test_colorize_cli_refuses_short_side_with_scales(checkpoint, tmp_path, capsys):
+    from colorgan.colorize import main as colorize_main
+
+    with pytest.raises(SystemExit) as exit_info:
+        colorize_main([str(checkpoint), str(tmp_path), "-o", str(tmp_path / "out"), "--scales", "2,1",
+                       "--short-side", "64"])
+    assert exit_info.value.code == 2 and "not both" in capsys.readouterr().err
+
+
+def test_the_bench_report_names_the_passes_and_still_reads_older_results():
+    from colorgan.bench.report import pass_text
+
+    assert pass_text({"working_short_side": 256}) == "working short side 256 px"  # results before the option
+    assert pass_text({"working_short_side": 256, "pass_sides": [256]}) == "working short side 256 px"
+    assert "512 + 256 px" in pass_text({"working_short_side": 512, "pass_sides": [512, 256]})
