@@ -39,7 +39,7 @@ def checkpoints(tmp_path_factory):
 @pytest.mark.parametrize("space", ["lab", "yuv", "ycbcr", "luv", "hsv", "rgb"])
 def test_full_resolution_output_keeps_size_and_luminance(checkpoints, space):
     colorizer = Colorizer.from_checkpoint(checkpoints[space], device="cpu")
-    truth = photo("chelsea")[:299, :451]  # odd sizes, 3:2 aspect; the network runs at 32x48
+    truth = photo("chelsea")[:299, :451]  # odd sizes, 3:2 aspect; the network runs at 64x96 and 32x48
     out = colorizer.colorize(truth)
     assert out.shape == truth.shape and out.dtype == np.uint8
     gray_in = rec601(truth)

@@ -29,7 +29,7 @@ from colorgan.errors import UserError
 from colorgan.files import FORMATS
 from colorgan.hints import DEFAULT_HINT_SIZE, HintError, read_hints_file
 from colorgan.inference import Colorizer, colorize_jobs
-from colorgan.scales import DEFAULT_CAUTION, caution_argument, parse_scales
+from colorgan.scales import add_pass_arguments, check_pass_arguments
 
 INTERRUPTED = "the photos written so far are kept; run the same command again to carry on"
 
@@ -49,14 +49,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--format", default="auto", choices=FORMATS,
                         help="output format (default auto: JPEG inputs stay JPEG, others become PNG)")
     parser.add_argument("--quality", type=int, default=95, help="JPEG quality, 1-100 (default 95)")
-    parser.add_argument("--short-side", type=int, default=None,
-                        help="one network pass at this short side in px (default: --scales)")
-    parser.add_argument("--scales", type=parse_scales, default=None, metavar="S1,S2",
-                        help="network passes at these multiples of the training size, chroma averaged "
-                             "(default 2,1; 1 = one pass at the training size; a hint model: 1)")
-    parser.add_argument("--caution", type=caution_argument, default=DEFAULT_CAUTION, metavar="K",
-                        help="with several passes, fall back towards gray where they disagree: the mean "
-                             "chroma m becomes m|m|^2/(|m|^2 + K var) (default %(default)g; 0: plain mean)")
+    add_pass_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=4, help="photos per network batch (default 4)")
     parser.add_argument("--backend", default="torch", choices=BACKENDS,
                         help="what runs the network: torch, or onnxruntime (an .onnx model always does; a "
@@ -79,10 +72,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--quality must be in 1..100")
     if args.batch_size < 1:
         parser.error("--batch-size must be >= 1")
-    if args.short_side is not None and args.short_side < 8:
-        parser.error("--short-side must be >= 8")
-    if args.short_side is not None and args.scales is not None:
-        parser.error("give --short-side (one pass at N px) or --scales, not both")
+    check_pass_arguments(parser, args)
     if args.hint_size is not None and not 1 <= args.hint_size <= 64:
         parser.error("--hint-size must be in 1..64")
     return args

@@ -41,7 +41,7 @@ from colorgan.report import protocols, scores
 from colorgan.report.fid import finish_fid, start_fid
 from colorgan.report.figures import plot_hint_curve, worst_median_best_grid
 from colorgan.samples import Sample, config_samples, folder_samples
-from colorgan.scales import DEFAULT_CAUTION, caution_argument, parse_scales
+from colorgan.scales import add_pass_arguments, check_pass_arguments
 
 
 def default_output(checkpoint: Path, backend: str = "torch", temperature: float | None = None) -> Path:
@@ -78,14 +78,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                              "center crop 256x256 (CT2/DDColor val5k); resize256: resized to 256x256 "
                              "(ColorFormer/DDColor val50k)")
     parser.add_argument("--max-images", type=int, default=None, help="evaluate only the first N photos")
-    parser.add_argument("--short-side", type=int, default=None,
-                        help="one network pass at this short side in px (default: --scales)")
-    parser.add_argument("--scales", type=parse_scales, default=None, metavar="S1,S2",
-                        help="network passes at these multiples of the training size, chroma averaged "
-                             "(default 2,1; 1 = one pass at the training size)")
-    parser.add_argument("--caution", type=caution_argument, default=DEFAULT_CAUTION, metavar="K",
-                        help="with several passes, fall back towards gray where they disagree: the mean "
-                             "chroma m becomes m|m|^2/(|m|^2 + K var) (default %(default)g; 0: plain mean)")
+    add_pass_arguments(parser)
     parser.add_argument("--fid-weights", type=Path, default=None,
                         help="local Inception weights for FID (needs torch-fidelity); skipped otherwise")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: best available)")
@@ -109,8 +102,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             parser.error(str(error))
     if args.hint_patch < 1:
         parser.error("--hint-patch must be >= 1")
-    if args.short_side is not None and args.scales is not None:
-        parser.error("give --short-side (one pass at N px) or --scales, not both")
+    check_pass_arguments(parser, args)
     return args
 
 

@@ -2,10 +2,11 @@
 
 A model trained on random crops at S px meets whole photos at inference. By default (`DEFAULT_SCALES`) a
 photo is colorized at a short side of 2·S, where its colors are placed more finely, and again at S, the
-scale it learned from; the second prediction is upsampled and the two chromas are averaged. On real
-photos this beat one pass at S on every test set measured (README, "Multi-scale inference"). The average
-is taken on the YCbCr chroma of each pass's merged RGB, so it is the same linear operation for every
-color space and keeps the working size's own luma.
+scale it learned from; the second prediction is upsampled and the two chromas are averaged, then shrunk
+towards gray where the passes disagree (`DEFAULT_CAUTION`). On real photos this beat one pass at S on
+every test set measured (README, "Multi-scale inference"). The passes are combined on the YCbCr chroma of
+each pass's merged RGB, so it is the same operation for every color space and keeps the working size's
+own luma.
 """
 
 from __future__ import annotations
@@ -28,6 +29,26 @@ HINT_SCALES = (1.0,)
 MAX_SCALE = 16.0
 #: how much the averaged chroma falls back towards gray where the passes disagree (0: a plain mean)
 DEFAULT_CAUTION = 2.0
+
+
+def add_pass_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--short-side``, ``--scales`` and ``--caution``, the same for every command that colorizes."""
+    parser.add_argument("--short-side", type=int, default=None,
+                        help="one network pass at this short side in px (default: --scales)")
+    parser.add_argument("--scales", type=parse_scales, default=None, metavar="S1,S2",
+                        help="network passes at these multiples of the training size, chroma averaged "
+                             "(default 2,1; 1 = one pass at the training size; a hint model: 1)")
+    parser.add_argument("--caution", type=caution_argument, default=DEFAULT_CAUTION, metavar="K",
+                        help="with several passes, fall back towards gray where they disagree: the mean "
+                             "chroma m becomes m|m|^2/(|m|^2 + K var) (default %(default)g; 0: plain mean)")
+
+
+def check_pass_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """A usage error (exit 2) for a too small ``--short-side`` or one given with ``--scales``."""
+    if args.short_side is not None and args.short_side < 8:
+        parser.error("--short-side must be >= 8")
+    if args.short_side is not None and args.scales is not None:
+        parser.error("give --short-side (one pass at N px) or --scales, not both")
 
 
 def parse_scales(text: str) -> tuple[float, ...]:
