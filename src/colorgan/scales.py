@@ -27,6 +27,7 @@ DEFAULT_SCALES = (2.0, 1.0)
 #: a model that takes color hints runs one pass at its training size (its hints are working-size squares)
 HINT_SCALES = (1.0,)
 MAX_SCALE = 16.0
+MIN_PASS_SIDE = 8
 #: how much the averaged chroma falls back towards gray where the passes disagree (0: a plain mean)
 DEFAULT_CAUTION = 2.0
 
@@ -90,8 +91,12 @@ def working_passes(image_size: int, short_side: int | None, scales: Sequence[flo
     if takes_hints and len(chosen) > 1:
         raise UserError(f"a hint model runs one pass (its hints are squares of working-size pixels): give "
                         f"one scale, not {list(chosen)}")
+    smallest = round(chosen[-1] * image_size)
+    if smallest < MIN_PASS_SIDE:
+        raise UserError(f"scale {chosen[-1]:g} of a {image_size}-px model is a {smallest}-px pass: every "
+                        f"pass needs a short side of at least {MIN_PASS_SIDE} px")
     largest = chosen[0]
-    return max(1, round(largest * image_size)), tuple(scale / largest for scale in chosen[1:])
+    return round(largest * image_size), tuple(scale / largest for scale in chosen[1:])
 
 
 def averaged_over_passes(network_rgb: Callable[[Tensor], Tensor], luma: Tensor, fractions: Sequence[float],
