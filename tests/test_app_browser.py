@@ -1,8 +1,8 @@
 """The app in a real browser: headless Chromium (Debian's package) driven by Playwright.
 
-Colorize an uploaded photo, refuse a decompression bomb, place a color hint and clear it, vote in both
-blind tests, read the results table and the database, kill the server, restart it and cast a vote that
-lands.
+Colorize an uploaded photo (again at saturation 0: gray), refuse a decompression bomb, place a color hint
+and clear it, vote in both blind tests, read the results table and the database, kill the server, restart it
+and cast a vote that lands.
 
 Screenshots of each tab for the docs, with two tiny trained runs (and a tiny hint run for the Hints tab):
     python -m tests.test_app_browser --screenshots docs/ [--only-hints]
@@ -130,6 +130,23 @@ def colorize_upload(page, photo: Path) -> None:
     expect(page.locator("#colorize-status")).to_contain_text(f"done: {photo.name} with", timeout=TIMEOUT_MS)
 
 
+def saturation_step(page, study: Path, before: list[Path]) -> None:
+    """Saturation 0 on the same upload: a new export, as gray as the photo (the first one had color)."""
+    import numpy as np
+
+    page.locator("#colorize-saturation input[type=number]").fill("0")
+    page.locator("#colorize-saturation input[type=number]").press("Enter")
+    page.locator("#colorize-button").click()
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while len(after := sorted((study / "exports").glob("*/chelsea_lab.png"))) <= len(before):
+        assert time.monotonic() < deadline, "no second export within the timeout"
+        time.sleep(0.5)
+    time.sleep(0.5)  # the file is renamed into place whole, but let the page settle
+    spread = [np.abs((a := np.asarray(Image.open(path)).astype(int)) - a.mean(axis=2, keepdims=True)).max()
+              for path in (before[-1], after[-1])]
+    assert spread[0] > 4 and spread[1] <= 2, spread  # a tiny random model: faint color
+
+
 def vote(page, test: str, choice: str, expect_progress: str) -> None:
     from playwright.sync_api import expect
 
@@ -197,6 +214,7 @@ def test_app_in_a_browser(tmp_path: Path):
             expect(page.locator("#colorize-gallery img").first).to_be_visible()
             exported = sorted((study / "exports").glob("*/chelsea_lab.png"))
             assert exported and Image.open(exported[-1]).size == Image.open(photos / "chelsea.png").size
+            saturation_step(page, study, exported)
             page.locator("#colorize-files input[type=file]").set_input_files(str(bomb))
             page.locator("#colorize-button").click()
             expect(page.locator("#colorize-status")).to_contain_text("megapixels", timeout=TIMEOUT_MS)

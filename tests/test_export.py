@@ -215,3 +215,14 @@ def test_a_hint_model_exports_with_its_hint_input(tmp_path):
         for given in (hints, None):
             expected = generator(luma, given)
             assert (backend(luma, given) - expected).abs().max().item() < CHROMA_PARITY
+    # through Colorizer, like `colorize --hints` on the export: it takes hints, in one pass, as torch does
+    from colorgan.inference import Colorizer
+
+    exported = Colorizer.from_onnx(tmp_path / "h.onnx")
+    torch_model = Colorizer(generator, "lab", 32, device="cpu")
+    assert exported.takes_hints and exported.pass_sides == torch_model.pass_sides == [32]
+    image = (np.random.default_rng(0).random((48, 64, 3)) * 255).astype(np.uint8)
+    hinted = [(10, 20, (200, 40, 30)), (50, 8, (20, 60, 220))]
+    from_onnx, from_torch = exported.colorize(image, hints=hinted), torch_model.colorize(image, hints=hinted)
+    assert np.abs(from_onnx.astype(int) - from_torch.astype(int)).max() <= 2
+    assert not np.array_equal(from_onnx, exported.colorize(image))  # the hints change the result

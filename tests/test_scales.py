@@ -18,6 +18,7 @@ from colorgan.scales import (
     DEFAULT_SCALES,
     averaged_over_passes,
     checked_caution,
+    checked_saturation,
     parse_scales,
     working_passes,
 )
@@ -118,6 +119,26 @@ def test_a_bad_caution_is_one_clear_error(bad):
         checked_caution(bad)
 
 
+@pytest.mark.parametrize("fractions", [(), (0.5,)])
+def test_saturation_multiplies_the_final_chroma_and_zero_gives_gray(fractions):
+    luma = torch.full((1, 1, 16, 16), 0.2)
+    network, _ = constant_network("ycbcr", {16: [0.2, -0.1], 8: [0.1, -0.1]})
+    plain = REFERENCE.split(averaged_over_passes(network, luma, fractions, REFERENCE, caution=2.0))
+    vivid = REFERENCE.split(averaged_over_passes(network, luma, fractions, REFERENCE, caution=2.0,
+                                                 saturation=1.5))
+    gray = REFERENCE.split(averaged_over_passes(network, luma, fractions, REFERENCE, saturation=0.0))
+    assert plain[1].abs().min() > 0.01  # a color to scale
+    assert torch.allclose(vivid[1], 1.5 * plain[1], atol=1e-4)
+    assert torch.allclose(vivid[0], plain[0], atol=1e-4)  # the luma is left alone
+    assert gray[1].abs().max() < 1e-4
+
+
+@pytest.mark.parametrize("bad", [-0.5, 4.5, float("nan"), "vivid"])
+def test_a_bad_saturation_is_one_clear_error(bad):
+    with pytest.raises(UserError, match=r"saturation must be a number in \[0, 4\]"):
+        checked_saturation(bad)
+
+
 # ---- the colorizer ------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
@@ -158,9 +179,42 @@ def test_colorizer_runs_two_passes_by_default_and_one_when_a_size_is_given(check
     assert np.array_equal(one_pass_cautious.colorize(image), single.colorize(image))
     plain = Colorizer.from_checkpoint(checkpoint, device="cpu", caution=0).colorize(image)
     assert not np.array_equal(default, plain)
+    # saturation: more color around the same gray; 0 leaves the photo's gray
+    vivid = Colorizer.from_checkpoint(checkpoint, device="cpu", saturation=2).colorize(image)
+    gray = Colorizer.from_checkpoint(checkpoint, device="cpu", saturation=0).colorize(image)
+    assert np.abs(gray.astype(int) - gray.mean(axis=2, keepdims=True)).max() <= 2
+    def spread(rgb):
+        return float(np.abs(rgb.astype(float) - rgb.mean(axis=2, keepdims=True)).mean())
+    assert spread(vivid) > 1.5 * spread(default)
+    assert np.array_equal(colorizer.colorize(image, saturation=2), vivid)  # per call, the same gain
+    assert np.array_equal(colorizer.colorize(image), default)  # and the colorizer's own is unchanged
+    with pytest.raises(UserError, match="saturation must be"):
+        colorizer.colorize(image, saturation=-1)
     larger = Colorizer.from_checkpoint(checkpoint, device="cpu", short_side=64).colorize(image)
     smaller = single.colorize(image)
     assert not np.array_equal(default, larger) and not np.array_equal(default, smaller)
+
+
+def test_the_app_colorizes_at_the_chosen_saturation(checkpoint, tmp_path):
+    pytest.importorskip("gradio")
+    from PIL import Image
+
+    from colorgan.app.study import BlindStudy, load_runs
+    from colorgan.app.ui import AppState
+
+    runs = load_runs([checkpoint], device="cpu")
+    photo_path = tmp_path / "photo.png"
+    Image.fromarray(photo("chelsea", 64)).save(photo_path)
+    state = AppState(runs, [photo_path], BlindStudy(tmp_path / "study", runs, []))
+    name = runs[0].name
+    _, (default_file,), _, _ = state.colorize(None, ["photo.png"], [name], 0)
+    _, (gray_file,), _, note = state.colorize(None, ["photo.png"], [name], 0, saturation=0)
+    default, gray = (np.asarray(Image.open(path)).astype(int) for path in (default_file, gray_file))
+    assert "done: photo.png" in note
+    assert np.abs(gray - gray.mean(axis=2, keepdims=True)).max() <= 2
+    assert np.abs(default - default.mean(axis=2, keepdims=True)).max() > 10
+    with pytest.raises(UserError, match="saturation must be a number in"):
+        state.colorize(None, ["photo.png"], [name], 0, saturation=7)
 
 
 def test_hint_models_run_one_pass_and_refuse_several():
@@ -186,12 +240,22 @@ def test_evaluate_records_the_passes_and_the_cli_refuses_bad_choices(checkpoint,
     assert exit_info.value.code == 0
     metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
     assert metrics["pass_sides"] == [48, 32] and metrics["caution"] == DEFAULT_CAUTION
-    for bad in (["--scales", "2,zero"], ["--scales", "2", "--short-side", "64"], ["--caution", "-2"]):
+    assert metrics["saturation"] == 1.0
+    vivid_args = [str(checkpoint), "--data", str(folder), "--quiet", "-o", str(tmp_path / "b"),
+                        "--saturation", "1.5"]
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate_main(vivid_args)
+    vivid = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    assert vivid["saturation"] == 1.5
+    assert vivid["model"]["colorfulness"] > metrics["model"]["colorfulness"]
+    for bad in (["--scales", "2,zero"], ["--scales", "2", "--short-side", "64"], ["--caution", "-2"],
+                ["--saturation", "9"]):
         with pytest.raises(SystemExit) as exit_info:
             evaluate_main([str(checkpoint), "--data", str(folder), *bad])
         assert exit_info.value.code == 2
     errors = capsys.readouterr().err
     assert "numbers separated by commas" in errors and "caution must be a number >= 0" in errors
+    assert "saturation must be a number in [0, 4]" in errors
 
 
 def test_colorize_cli_refuses_short_side_with_scales(checkpoint, tmp_path, capsys):

@@ -105,10 +105,10 @@ def run(args: argparse.Namespace) -> int:
     if hints is not None and total > 1:
         raise UserError(f"--hints applies to one photo, but {total} inputs were given")
     colorizer = Colorizer.load(args.checkpoint, args.device, args.short_side, args.backend, args.temperature,
-                               args.scales, args.caution)
+                               args.scales, args.caution, args.saturation)
     if hints is not None and not colorizer.takes_hints:
         raise HintError(f"--hints: {colorizer.checkpoint_path} takes no color hints (train a model with "
-                        "model.hints.enabled=true; an ONNX export has no hint input)")
+                        "model.hints.enabled=true; its ONNX export takes hints too)")
     print(f"colorizing {len(jobs)} photos with {colorizer.checkpoint_path} "
           f"({colorizer.colorspace.name}, {colorizer.backend.name} on {colorizer.device})", file=sys.stderr)
     written, errors = colorize_jobs(colorizer, jobs, args.batch_size, args.quality, args.side_by_side,

@@ -12,7 +12,6 @@ Checkpoints are loaded safely (weights only, whitelisted generator): see `colorg
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -22,7 +21,6 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor, nn
-from tqdm import tqdm
 
 from colorgan.backends import Backend, OnnxBackend, TorchBackend, onnx_for_checkpoint
 from colorgan.checkpoints import (
@@ -35,10 +33,8 @@ from colorgan.checkpoints import (
 )
 from colorgan.color import ColorSpace, get_colorspace
 from colorgan.color.affine import affine_merge_matrix
-from colorgan.data import DataError
 from colorgan.errors import UserError
-from colorgan.files import Job, save_image_atomic
-from colorgan.grids import tile
+from colorgan.file_jobs import colorize_jobs, side_by_side
 from colorgan.hints import DEFAULT_HINT_SIZE, Hint, HintError, check_points, hint_map, suggest_chroma
 from colorgan.photo_input import (
     STRIP_ROWS,
@@ -49,7 +45,14 @@ from colorgan.photo_input import (
     gray_of,
     working_size,
 )
-from colorgan.scales import DEFAULT_CAUTION, averaged_over_passes, checked_caution, working_passes
+from colorgan.scales import (
+    DEFAULT_CAUTION,
+    DEFAULT_SATURATION,
+    averaged_over_passes,
+    checked_caution,
+    checked_saturation,
+    working_passes,
+)
 
 __all__ = ["CheckpointError", "Colorizer", "NonFiniteOutput", "UnsupportedSize", "auto_device",
            "colorize_jobs", "resolve_checkpoint", "side_by_side"]
@@ -66,12 +69,14 @@ class Colorizer:
 
     def __init__(self, generator: nn.Module | Backend, colorspace: str | ColorSpace, image_size: int,
                  device: str | torch.device | None = None, short_side: int | None = None,
-                 scales: Sequence[float] | None = None, caution: float = DEFAULT_CAUTION) -> None:
+                 scales: Sequence[float] | None = None, caution: float = DEFAULT_CAUTION,
+                 saturation: float = DEFAULT_SATURATION) -> None:
         """``generator``: a PyTorch module (run by `TorchBackend` on ``device``) or a ready `Backend`.
 
         ``short_side``: one pass at that working size; ``scales``: passes at these multiples of the
         training size, chroma averaged (default `colorgan.scales.DEFAULT_SCALES`; one pass for hint models);
-        ``caution``: how much to fall back towards gray where the passes disagree (`averaged_over_passes`).
+        ``caution``: how much to fall back towards gray where the passes disagree (`averaged_over_passes`);
+        ``saturation``: the final chroma's gain (1: as predicted).
         """
         if isinstance(generator, nn.Module):
             generator = TorchBackend(generator, auto_device(str(device) if device is not None else None))
@@ -82,10 +87,10 @@ class Colorizer:
         self.reference = get_colorspace(REFERENCE_SPACE)
         self.merge_matrix = affine_merge_matrix(self.reference)
         self.image_size = int(image_size)
-        hint_model = self.takes_hints or bool(getattr(generator, "hint_channels", 0))
         self.short_side, self.fractions = working_passes(self.image_size, short_side or None, scales,
-                                                         hint_model)
+                                                         self.takes_hints)
         self.caution = checked_caution(caution)
+        self.saturation = checked_saturation(saturation)
         if self.short_side < 8:
             raise UserError(f"short side of the working size must be >= 8 px, got {self.short_side}")
         self.checkpoint_path: Path | None = None
@@ -99,13 +104,16 @@ class Colorizer:
 
     @property
     def takes_hints(self) -> bool:
-        """Whether the model takes color hints (trained with ``model.hints.enabled=true``)."""
-        return bool(getattr(self.generator, "takes_hints", False))
+        """Whether the model takes color hints (trained with ``model.hints.enabled=true``; an ONNX export
+        of such a model has a hint input)."""
+        exported_with_hints = bool(getattr(self.backend, "hint_channels", 0))
+        return bool(getattr(self.generator, "takes_hints", False)) or exported_with_hints
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device | None = None,
                         short_side: int | None = None, temperature: float | None = None,
-                        scales: Sequence[float] | None = None, caution: float = DEFAULT_CAUTION) -> Colorizer:
+                        scales: Sequence[float] | None = None, caution: float = DEFAULT_CAUTION,
+                        saturation: float = DEFAULT_SATURATION) -> Colorizer:
         """Load a checkpoint file or a run directory's best checkpoint (safely: weights only); a bin model
         (``model.loss=bins``) decodes at ``temperature`` if given, else at its trained one."""
         resolved = resolve_checkpoint(path)
@@ -114,7 +122,7 @@ class Colorizer:
         colorspace = get_colorspace(record["colorspace"])
         generator = build_generator(record, weights)
         image_size = int(record.get("image_size") or 128)
-        colorizer = cls(generator, colorspace, image_size, device, short_side, scales, caution)
+        colorizer = cls(generator, colorspace, image_size, device, short_side, scales, caution, saturation)
         colorizer.checkpoint_path = resolved
         colorizer.hint_settings = record.get("hints")
         colorizer.temperature = bin_temperature(record)
@@ -123,12 +131,12 @@ class Colorizer:
     @classmethod
     def from_onnx(cls, path: str | Path, device: str | torch.device | None = None,
                   short_side: int | None = None, scales: Sequence[float] | None = None,
-                  caution: float = DEFAULT_CAUTION) -> Colorizer:
+                  caution: float = DEFAULT_CAUTION, saturation: float = DEFAULT_SATURATION) -> Colorizer:
         """Load a ``python -m colorgan.export`` ONNX model, run by onnxruntime (same merge as torch)."""
         backend = OnnxBackend(path, auto_device(str(device) if device is not None else "cpu"))
         meta = backend.metadata
         colorizer = cls(backend, meta["colorspace"], int(meta["image_size"]), short_side=short_side,
-                        scales=scales, caution=caution)
+                        scales=scales, caution=caution, saturation=saturation)
         colorizer.checkpoint_path = backend.path
         record = meta.get("record")
         colorizer.temperature = bin_temperature(record) if isinstance(record, dict) else None
@@ -137,7 +145,8 @@ class Colorizer:
     @classmethod
     def load(cls, model: str | Path, device: str | torch.device | None = None, short_side: int | None = None,
              backend: str = "torch", temperature: float | None = None,
-             scales: Sequence[float] | None = None, caution: float = DEFAULT_CAUTION) -> Colorizer:
+             scales: Sequence[float] | None = None, caution: float = DEFAULT_CAUTION,
+             saturation: float = DEFAULT_SATURATION) -> Colorizer:
         """A checkpoint, run directory or .onnx file run by ``backend`` (torch | onnxruntime); an .onnx file
         always runs on onnxruntime, a checkpoint on onnxruntime through its export (`onnx_for_checkpoint`).
         ``temperature``: a bin model's, torch backend only (an export has its own, fixed at export)."""
@@ -146,29 +155,30 @@ class Colorizer:
             raise UserError("--temperature needs the torch backend and a checkpoint: an ONNX export decodes "
                             "at the temperature it was exported with (colorgan-export --temperature T)")
         if str(model).lower().endswith(".onnx"):
-            return cls.from_onnx(model, device, short_side, scales, caution)
+            return cls.from_onnx(model, device, short_side, scales, caution, saturation)
         if backend == "onnxruntime":
             onnx_file = onnx_for_checkpoint(resolve_checkpoint(model))
-            return cls.from_onnx(onnx_file, device, short_side, scales, caution)
+            return cls.from_onnx(onnx_file, device, short_side, scales, caution, saturation)
         if backend != "torch":
             raise UserError(f"unknown backend {backend!r}: choose torch or onnxruntime")
-        return cls.from_checkpoint(model, device, short_side, temperature, scales, caution)
+        return cls.from_checkpoint(model, device, short_side, temperature, scales, caution, saturation)
 
     # ---- public API ---------------------------------------------------------------------------
     def colorize(self, image: ImageLike, short_side: int | None = None,
-                 hints: Sequence[Hint] | Tensor | None = None,
-                 hint_size: int = DEFAULT_HINT_SIZE) -> Image.Image | np.ndarray:
+                 hints: Sequence[Hint] | Tensor | None = None, hint_size: int = DEFAULT_HINT_SIZE,
+                 saturation: float | None = None) -> Image.Image | np.ndarray:
         """Colorize one photo; PIL images and paths give a PIL RGB image, arrays an H×W×3 uint8 array.
+        ``saturation``: this call's chroma gain (default: the colorizer's).
 
         ``hints`` (a hint model only): ``[(x, y, (r, g, b)), ...]`` in full-resolution pixels with 0-255
         colors, each a ``hint_size``-px square at the working size (see `colorgan.hints`), or a ready hint
         map [C + 1, h, w] at the working size (as `colorgan.models.hints.truth_hints` makes).
         """
         if hints is None:
-            return self.colorize_batch([image], short_side)[0]
+            return self.colorize_batch([image], short_side, saturation=saturation)[0]
         prepared = self.prepare(image, short_side)
         hint_input = self.hint_input(prepared, hints, hint_size)
-        rgb = self.predict([prepared.luma], hints=[hint_input])[0]
+        rgb = self.predict([prepared.luma], hints=[hint_input], saturation=saturation)[0]
         array = self.full_resolution(prepared.gray, rgb)
         return Image.fromarray(array) if prepared.as_pil else array
 
@@ -210,13 +220,14 @@ class Colorizer:
         rgb = self.colorspace.merge(luma.expand(1, 1, 1, picked.shape[-1]), picked)
         return [tuple(color) for color in rgb[0, :, 0].T.mul(255).round().int().tolist()]
 
-    def colorize_batch(self, images: Sequence[ImageLike], short_side: int | None = None,
-                       batch_size: int = 8) -> list[Image.Image | np.ndarray]:
+    def colorize_batch(self, images: Sequence[ImageLike], short_side: int | None = None, batch_size: int = 8,
+                       saturation: float | None = None) -> list[Image.Image | np.ndarray]:
         """Colorize several photos, batching the network over photos that share a working size; a
         ``short_side`` given here means one pass at that size."""
         prepared = [self.prepare(image, short_side) for image in images]
         one_pass = () if short_side else None
-        small = self.predict([item.luma for item in prepared], batch_size, fractions=one_pass)
+        small = self.predict([item.luma for item in prepared], batch_size, fractions=one_pass,
+                             saturation=saturation)
         results: list[Image.Image | np.ndarray] = []
         for item, rgb in zip(prepared, small, strict=True):
             array = self.full_resolution(item.gray, rgb)
@@ -234,13 +245,14 @@ class Colorizer:
 
     @torch.no_grad()
     def predict(self, lumas: Sequence[Tensor], batch_size: int = 8, hints: Sequence[Tensor] | None = None,
-                fractions: Sequence[float] | None = None) -> list[Tensor]:
+                fractions: Sequence[float] | None = None, saturation: float | None = None) -> list[Tensor]:
         """Colorized RGB [3,h,w] at the working size for each luma [1,h,w] (batched by equal size), with
         each one's hint map [C + 1, h, w] if ``hints`` are given (a hint model only, one pass).
 
         ``fractions``: extra passes as fractions of the working size, chroma averaged (default: the
-        colorizer's own, `colorgan.scales`; ``()`` for one pass)."""
+        colorizer's own, `colorgan.scales`; ``()`` for one pass); ``saturation``: default the colorizer's."""
         extra = () if hints is not None else tuple(self.fractions if fractions is None else fractions)
+        gain = self.saturation if saturation is None else checked_saturation(saturation)
         results: list[Tensor | None] = [None] * len(lumas)
         by_size: dict[tuple[int, ...], list[int]] = {}
         for index, luma in enumerate(lumas):
@@ -251,7 +263,7 @@ class Colorizer:
                 luma = torch.stack([lumas[i] for i in chunk]).to(self.device)
                 hint_batch = None if hints is None else torch.stack([hints[i] for i in chunk]).to(self.device)
                 network = partial(self.network_rgb, hints=hint_batch)
-                rgb = averaged_over_passes(network, luma, extra, self.reference, self.caution)
+                rgb = averaged_over_passes(network, luma, extra, self.reference, self.caution, gain)
                 for i, image in zip(chunk, rgb.cpu(), strict=True):
                     results[i] = image
         return [image for image in results if image is not None]
@@ -289,56 +301,3 @@ class Colorizer:
             strip = upsampled[rows].add_(gray[rows].to(self.device).unsqueeze(-1), alpha=255.0)
             target[rows].copy_(strip.clamp_(0.0, 255.0))  # float -> uint8 in the copy
         return output
-
-
-COLOR_NOTE = "note: color photos are converted to gray (Rec.601 luma) first, then colorized"
-
-
-def colorize_jobs(colorizer: Colorizer, jobs: list[Job], batch_size: int = 4, quality: int = 95,
-                  panels: bool = False, quiet: bool = False, overwrite: bool = True,
-                  hints: Sequence[Hint] | None = None,
-                  hint_size: int = DEFAULT_HINT_SIZE) -> tuple[int, list[tuple[Path, str]]]:
-    """Colorize and write every job; returns (number written, [(input, reason)] failures).
-
-    A photo that cannot be read or has an extreme shape is a failure; the others of its batch go on. Each
-    file is written atomically; without ``overwrite`` an existing file is never replaced (a failure too).
-    A non-finite network output stops everything (`NonFiniteOutput`).
-    """
-    failures: list[tuple[Path, str]] = []
-    written = 0
-    noted = False
-    with tqdm(total=len(jobs), unit="photo", disable=True if quiet else None, file=sys.stderr) as bar:
-        for start in range(0, len(jobs), batch_size):
-            ready: list[tuple[Job, PreparedImage]] = []
-            for job in jobs[start : start + batch_size]:
-                try:
-                    ready.append((job, colorizer.prepare(job.source.path)))
-                except (DataError, ValueError, OSError) as error:
-                    failures.append((job.source.path, str(error)))
-                    bar.update()
-            if not ready:
-                continue
-            if not noted and any(prepared.was_color for _, prepared in ready):
-                tqdm.write(COLOR_NOTE, file=sys.stderr)
-                noted = True
-            maps = None if hints is None else [colorizer.hint_input(p, hints, hint_size) for _, p in ready]
-            predicted = colorizer.predict([prepared.luma for _, prepared in ready], batch_size, hints=maps)
-            for (job, prepared), rgb in zip(ready, predicted, strict=True):
-                try:
-                    image = colorizer.full_resolution(prepared.gray, rgb)
-                    if panels:
-                        image = side_by_side(prepared.gray, image)
-                    save_image_atomic(image, job.output, quality, overwrite=overwrite)
-                    written += 1
-                except FileExistsError:
-                    reason = f"{job.output} appeared meanwhile; kept (no --overwrite)"
-                    failures.append((job.source.path, reason))
-                except (OSError, ValueError) as error:
-                    failures.append((job.source.path, f"cannot write {job.output}: {error}"))
-                bar.update()
-    return written, failures
-
-
-def side_by_side(gray: Tensor | np.ndarray, colorized: np.ndarray, gap: int = 0) -> np.ndarray:
-    """gray | colorized as one H×(2W+gap)×3 uint8 panel."""
-    return tile([[gray, colorized]], gap=gap)

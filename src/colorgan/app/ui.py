@@ -21,6 +21,7 @@ from colorgan.app.stats import TESTS, display_rows, summarize, to_csv
 from colorgan.app.store import StaleTrial, clean_rater
 from colorgan.app.study import MAX_PIXELS, MAX_UPLOAD_MB, AppRun, BlindStudy, open_photo, runs_table
 from colorgan.errors import UserError
+from colorgan.scales import checked_saturation
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +51,17 @@ class AppState:
         return paths
 
     def colorize(self, files: list[str] | None, picked: list[str] | None, run_names: list[str] | None,
-                 short_side: float | None, with_gray: bool = False) -> tuple[list, list[str], list, str]:
-        """(gallery items, result files, (gray, colorized) pairs, status) for every photo × run."""
+                 short_side: float | None, saturation: float | None = None,
+                 with_gray: bool = False) -> tuple[list, list[str], list, str]:
+        """(gallery items, result files, (gray, colorized) pairs, status) for every photo × run;
+        ``saturation``: the chroma gain (None: each run's default, 1)."""
         runs = [self.runs[name] for name in run_names or [] if name in self.runs]
         if not runs:
             raise UserError("choose at least one run")
         side = int(short_side) if short_side else None
         if side is not None and not 8 <= side <= 4096:
             raise UserError("the working size must lie between 8 and 4096 px (0 = the run's default passes)")
+        gain = None if saturation is None else checked_saturation(saturation)
         folder = self.exports / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         folder.mkdir(parents=True, exist_ok=True)
         gallery, files_out, pairs, notes = [], [], [], []
@@ -74,7 +78,7 @@ class AppState:
                 gallery.append((str(gray_path), f"{stem}: gray input"))
             for run in runs:
                 started = time.perf_counter()
-                result = run.colorizer.colorize(image, short_side=side)
+                result = run.colorizer.colorize(image, short_side=side, saturation=gain)
                 seconds = time.perf_counter() - started
                 out = folder / f"{stem}_{run.name}.png"
                 result.save(out)
@@ -145,6 +149,8 @@ def _colorize_tab(state: AppState, run_names: list[str]) -> None:
             chosen = gr.CheckboxGroup(run_names, value=run_names[:1], label="Runs", elem_id="colorize-runs")
             side = gr.Number(0, precision=0, label="Working size: short side in px, one pass "
                                                    "(0 = the default: 2× and 1× the training size, averaged)")
+            vivid = gr.Slider(0, 2, value=1, step=0.05, label="Saturation (1 = as predicted; more color "
+                              "costs a little accuracy)", elem_id="colorize-saturation")
             button = gr.Button("Colorize", variant="primary", elem_id="colorize-button")
             status = gr.Markdown(elem_id="colorize-status")
         with gr.Column(scale=2):
@@ -155,14 +161,15 @@ def _colorize_tab(state: AppState, run_names: list[str]) -> None:
             downloads = gr.File(label="Full-resolution results", file_count="multiple", interactive=False)
     pairs = gr.State([])
 
-    def run(files_in, picked_in, runs_in, side_in):
+    def run(files_in, picked_in, runs_in, side_in, saturation_in):
         try:
-            gallery_items, files_out, pairs_out, note = state.colorize(files_in, picked_in, runs_in, side_in)
+            gallery_items, files_out, pairs_out, note = state.colorize(files_in, picked_in, runs_in, side_in,
+                                                                       saturation_in)
         except UserError as error:
             return None, [], None, [], f"**refused**: {error}"
         return (pairs_out[0] if pairs_out else None), gallery_items, files_out or None, pairs_out, note
 
-    button.click(run, [files, picked, chosen, side], [slider, gallery, downloads, pairs, status])
+    button.click(run, [files, picked, chosen, side, vivid], [slider, gallery, downloads, pairs, status])
 
     def select(pairs_in, event: gr.SelectData):
         return pairs_in[event.index] if pairs_in and event.index < len(pairs_in) else None
