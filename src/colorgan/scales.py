@@ -3,10 +3,10 @@
 A model trained on random crops at S px meets whole photos at inference. By default (`DEFAULT_SCALES`) a
 photo is colorized at a short side of 2·S, where its colors are placed more finely, and again at S, the
 scale it learned from; the second prediction is upsampled and the two chromas are averaged, then shrunk
-towards gray where the passes disagree (`DEFAULT_CAUTION`). On real photos this beat one pass at S on
-every test set measured (README, "Multi-scale inference"). The passes are combined on the YCbCr chroma of
-each pass's merged RGB, so it is the same operation for every color space and keeps the working size's
-own luma.
+towards gray where the passes disagree (`DEFAULT_CAUTION`); a saturation gain (default 1: none) scales the
+result. On real photos this beat one pass at S on every test set measured (README, "Multi-scale
+inference"). The passes are combined on the YCbCr chroma of each pass's merged RGB, so it is the same
+operation for every color space and keeps the working size's own luma.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def averaged_over_passes(network_rgb: Callable[[Tensor], Tensor], luma: Tensor, 
         power = mean.square().sum(dim=1, keepdim=True)
         spread = passes.var(dim=0, correction=0).sum(dim=1, keepdim=True)
         mean = mean * power / (power + caution * spread).clamp_min(1e-12)
-    return reference.merge(reference_luma, mean * saturation if saturation != 1.0 else mean)
+    return reference.merge(reference_luma, mean * saturation)
 
 
 def caution_argument(text: str) -> float:
