@@ -45,6 +45,7 @@ def test_default_is_twice_the_training_size_averaged_with_the_training_size():
     (None, (-1,), False, r"must lie in \(0, 16\]"),
     (None, (2, 2), False, "distinct"),
     (None, (2, 0.1), False, "a 6-px pass: every pass needs a short side of at least 8 px"),
+    (4, None, False, "short side of the working size must be >= 8 px, got 4"),
 ])
 def test_bad_pass_choices_are_one_clear_error(short_side, scales, hints, message):
     with pytest.raises(UserError, match=message):

@@ -51,6 +51,7 @@ from colorgan.scales import (
     averaged_over_passes,
     checked_caution,
     checked_saturation,
+    fractions_for_call,
     working_passes,
 )
 
@@ -91,8 +92,6 @@ class Colorizer:
                                                          self.takes_hints)
         self.caution = checked_caution(caution)
         self.saturation = checked_saturation(saturation)
-        if self.short_side < 8:
-            raise UserError(f"short side of the working size must be >= 8 px, got {self.short_side}")
         self.checkpoint_path: Path | None = None
         self.hint_settings: dict | None = None  # the model.hints settings of a hint model's checkpoint
         self.temperature: float | None = None  # a bin model's annealed-mean temperature (None: regression)
@@ -210,8 +209,8 @@ class Colorizer:
         height, width = prepared.gray.shape
         check_points([(x, y, (0, 0, 0))], width, height)
         hint_maps = [self.hint_input(prepared, hints, hint_size)] if hints else None
-        rgb = self.predict([prepared.luma], hints=hint_maps, fractions=() if short_side else None)[0][None]
-        rgb = rgb.to(self.device)
+        rgb = self.predict([prepared.luma], hints=hint_maps, fractions=fractions_for_call(short_side))[0]
+        rgb = rgb[None].to(self.device)
         chroma = self.colorspace.split(rgb)[1][0]  # [C, h, w]
         small_h, small_w = chroma.shape[-2:]
         row, col = min(int(y * small_h / height), small_h - 1), min(int(x * small_w / width), small_w - 1)
@@ -225,9 +224,8 @@ class Colorizer:
         """Colorize several photos, batching the network over photos that share a working size; a
         ``short_side`` given here means one pass at that size."""
         prepared = [self.prepare(image, short_side) for image in images]
-        one_pass = () if short_side else None
-        small = self.predict([item.luma for item in prepared], batch_size, fractions=one_pass,
-                             saturation=saturation)
+        small = self.predict([item.luma for item in prepared], batch_size,
+                             fractions=fractions_for_call(short_side), saturation=saturation)
         results: list[Image.Image | np.ndarray] = []
         for item, rgb in zip(prepared, small, strict=True):
             array = self.full_resolution(item.gray, rgb)

@@ -53,8 +53,8 @@ def add_pass_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_pass_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """A usage error (exit 2) for a too small ``--short-side`` or one given with ``--scales``."""
-    if args.short_side is not None and args.short_side < 8:
-        parser.error("--short-side must be >= 8")
+    if args.short_side is not None and args.short_side < MIN_PASS_SIDE:
+        parser.error(f"--short-side must be >= {MIN_PASS_SIDE}")
     if args.short_side is not None and args.scales is not None:
         parser.error("give --short-side (one pass at N px) or --scales, not both")
 
@@ -93,6 +93,8 @@ def working_passes(image_size: int, short_side: int | None, scales: Sequence[flo
         raise UserError("give a short side (one pass at N px) or scales (passes at multiples of the training "
                         "size), not both")
     if short_side is not None:
+        if int(short_side) < MIN_PASS_SIDE:
+            raise UserError(f"short side of the working size must be >= {MIN_PASS_SIDE} px, got {short_side}")
         return int(short_side), ()
     chosen = checked_scales(scales if scales is not None else HINT_SCALES if takes_hints else DEFAULT_SCALES)
     if takes_hints and len(chosen) > 1:
@@ -104,6 +106,12 @@ def working_passes(image_size: int, short_side: int | None, scales: Sequence[flo
                         f"pass needs a short side of at least {MIN_PASS_SIDE} px")
     largest = chosen[0]
     return round(largest * image_size), tuple(scale / largest for scale in chosen[1:])
+
+
+def fractions_for_call(short_side: int | None) -> tuple[()] | None:
+    """The passes of one call: a short side given per call means one pass at it (``()``); ``None``: the
+    colorizer's own passes."""
+    return () if short_side else None
 
 
 def averaged_over_passes(network_rgb: Callable[[Tensor], Tensor], luma: Tensor, fractions: Sequence[float],

@@ -21,7 +21,7 @@ from colorgan.app.stats import TESTS, display_rows, summarize, to_csv
 from colorgan.app.store import StaleTrial, clean_rater
 from colorgan.app.study import MAX_PIXELS, MAX_UPLOAD_MB, AppRun, BlindStudy, open_photo, runs_table
 from colorgan.errors import UserError
-from colorgan.scales import checked_saturation
+from colorgan.scales import MIN_PASS_SIDE, checked_saturation
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,9 @@ class AppState:
         if not runs:
             raise UserError("choose at least one run")
         side = int(short_side) if short_side else None
-        if side is not None and not 8 <= side <= 4096:
-            raise UserError("the working size must lie between 8 and 4096 px (0 = the run's default passes)")
+        if side is not None and not MIN_PASS_SIDE <= side <= 4096:
+            raise UserError(f"the working size must lie between {MIN_PASS_SIDE} and 4096 px (0 = the run's "
+                            "default passes)")
         gain = None if saturation is None else checked_saturation(saturation)
         folder = self.exports / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         folder.mkdir(parents=True, exist_ok=True)
