@@ -100,3 +100,32 @@ def test_every_gan_loss_weight_is_checked_the_same_way_with_one_line_and_exit_2(
         lines = capsys.readouterr().err.strip().splitlines()
         assert lines[-1].startswith(f"error: model.{setting} must be a ")
         assert "Traceback" not in "".join(lines)
+
+
+def test_batch_matching_compares_the_batch_means_so_opposite_errors_cancel():
+    rgb = colored_batch(seed=3)
+    gray = rgb.mean(dim=1, keepdim=True).expand_as(rgb)
+    vivid = (0.5 + 1.6 * (rgb[1:] - 0.5)).clamp(0, 1)
+    pred = torch.cat([gray[:1], vivid])  # the first image too dull, the second too colorful
+    gaps = colorfulness(pred) - colorfulness(rgb)
+    assert gaps[0] < 0 < gaps[1]
+    per_image, per_batch = ColorfulnessLoss("image")(pred, rgb), ColorfulnessLoss("batch")(pred, rgb)
+    assert per_image.item() == pytest.approx(gaps.abs().mean().item() / 100, rel=1e-5)
+    assert per_batch.item() == pytest.approx(gaps.mean().abs().item() / 100, rel=1e-5)
+    assert per_batch < per_image
+    dull = ColorfulnessLoss("batch")(gray, rgb)  # all too dull: no cancelling, the same as per image
+    assert dull.item() == pytest.approx(ColorfulnessLoss("image")(gray, rgb).item(), rel=1e-5)
+
+
+def test_an_unknown_colorfulness_match_is_one_clear_message(tiny_config):
+    for stage in ([], ["model=gan"]):
+        message = "model.colorfulness_match must be one of image, batch"
+        with pytest.raises(Exception, match=re.escape(message)):
+            build_model(tiny_config(*stage, "model.colorfulness_weight=1", "model.colorfulness_match=pixel"))
+
+
+def test_stage_2_matches_the_batch_by_default_and_stage_1_each_image(tiny_config):
+    gan = build_model(tiny_config("model=gan"))
+    assert gan.colorfulness_loss.match == "batch" and gan.colorfulness_weight == 0.5
+    unet = build_model(tiny_config("model.colorfulness_weight=1"))
+    assert unet.colorfulness_loss.match == "image"

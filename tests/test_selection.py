@@ -11,7 +11,7 @@ import pytorch_lightning as pl
 import torch
 
 from colorgan.modules.callbacks import BestCheckpoint
-from colorgan.modules.selection import OVER_BUDGET, ColorSelection, ValidationSums
+from colorgan.modules.selection import OUT_OF_REACH, OVER_BUDGET, ColorSelection, ValidationSums
 from colorgan.train import train
 from tests.helpers import TINY, compose_config, read_column
 
@@ -27,7 +27,9 @@ def test_within_the_budget_the_closest_colorfulness_wins():
 def test_over_budget_checkpoints_rank_by_deltae_and_a_lower_deltae_tightens_the_budget():
     rule = ColorSelection(max_deltae00_increase=0.0)
     rule.set_reference(20.0)
-    assert rule.score(25.0, 1.0) > rule.score(24.0, 9.0) > OVER_BUDGET  # both over: lower ΔE00 first
+    assert rule.score(25.0, 1.0) == OUT_OF_REACH + 1.0  # the run's lowest so far: second tier
+    assert rule.score(24.0, 9.0) == OUT_OF_REACH + 9.0
+    assert rule.score(26.0, 0.0) > rule.score(25.0, 1.0) > OVER_BUDGET  # over both: lower ΔE00 first
     assert rule.score(8.0, 3.0) == 3.0  # a better ΔE00 than the start: within budget, and the new reference
     assert float(rule.reference) == 8.0 and rule.score(8.5, 0.0) > OVER_BUDGET
 
@@ -83,3 +85,22 @@ def test_a_gan_run_picks_its_best_by_selection_from_the_stage1_reference(tmp_pat
     assert math.isfinite(reference) and reference <= stage1_metrics["final"]["val/deltae00"] * 1.5
 
 
+
+
+def test_when_no_validation_reaches_the_budget_the_most_colorful_near_the_runs_best_wins():
+    rule = ColorSelection(max_deltae00_increase=0.05)
+    rule.set_reference(9.7)  # a lucky low: every validation below is over 9.7 x 1.05 = 10.185
+    first, dull_best, colorful_near = rule.score(10.4, 11.0), rule.score(10.2, 15.0), rule.score(10.6, 6.0)
+    far = rule.score(10.8, 2.0)  # over 10.2 x 1.05 = 10.71 too
+    assert OUT_OF_REACH < colorful_near < first < dull_best < OVER_BUDGET < far
+    assert rule.score(10.1, 14.0) == 14.0  # within the first budget: beats every second-tier score
+    assert float(rule.lowest) == 10.1
+
+
+def test_a_checkpoint_saved_before_the_second_tier_loads_with_an_empty_lowest():
+    rule = ColorSelection()
+    rule.set_reference(9.0)
+    old = {key: value for key, value in rule.state_dict().items() if key != "lowest"}
+    restored = ColorSelection()
+    restored.load_state_dict(old)
+    assert float(restored.reference) == 9.0 and math.isinf(float(restored.lowest))

@@ -11,6 +11,8 @@ from colorgan.errors import UserError
 from colorgan.metrics.colorfulness import colorfulness
 
 CHROMA_LOSSES = ("l1", "huber")
+#: what `ColorfulnessLoss` matches: each image's colorfulness, or the batch's mean colorfulness
+COLORFULNESS_MATCHES = ("image", "batch")
 ADVERSARIAL_LOSSES = ("vanilla", "lsgan", "hinge")
 
 
@@ -49,8 +51,11 @@ class ChromaLoss:
 
 
 class ColorfulnessLoss:
-    """Mean over the batch of |CF(pred) − CF(true)| / 100, with CF Hasler & Süsstrunk's colorfulness
-    (`colorgan.metrics.colorfulness`, 0..255 scale) of each whole RGB image.
+    """|CF(pred) − CF(true)| / 100, with CF Hasler & Süsstrunk's colorfulness
+    (`colorgan.metrics.colorfulness`, 0..255 scale) of each whole RGB image: averaged over the images
+    (``match="image"``), or taken between the batch's mean colorfulnesses (``match="batch"``, what the ΔCF
+    metric compares: each image may then be more or less colorful than its truth, as long as the batch as
+    a whole is as colorful as the truth's).
 
     A per-pixel loss (L1) averages the colors a gray patch could have, so a model that is unsure paints it
     dull; this term asks each image to be as colorful as its truth without saying where the color goes
@@ -65,11 +70,20 @@ class ColorfulnessLoss:
         0.855
     """
 
+    def __init__(self, match: str = "image") -> None:
+        if match not in COLORFULNESS_MATCHES:
+            raise UserError(f"model.colorfulness_match must be one of {', '.join(COLORFULNESS_MATCHES)}, got "
+                            f"{match!r}")
+        self.match = match
+
     def __call__(self, rgb_pred: Tensor, rgb_true: Tensor) -> Tensor:
-        return (colorfulness(rgb_pred.float()) - colorfulness(rgb_true.float())).abs().mean() / 100.0
+        difference = colorfulness(rgb_pred.float()) - colorfulness(rgb_true.float())
+        if self.match == "batch":
+            return difference.mean().abs() / 100.0
+        return difference.abs().mean() / 100.0
 
     def __repr__(self) -> str:
-        return "ColorfulnessLoss()"
+        return f"ColorfulnessLoss(match={self.match!r})"
 
 
 def checked_weight(name: str, value: float) -> float:

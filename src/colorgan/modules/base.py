@@ -67,6 +67,7 @@ class ColorizationModule(pl.LightningModule):
         keep_freed_memory: bool | str = "auto",
         bins: dict[str, Any] | None = None,
         colorfulness_weight: float = 0.0,
+        colorfulness_match: str = "image",
     ) -> None:
         super().__init__()
         self.colorspace = get_colorspace(colorspace)
@@ -74,7 +75,7 @@ class ColorizationModule(pl.LightningModule):
             generator = {**generator, "head": bin_head_config(bins, self.colorspace.chroma_channels)}
         self.chroma_loss = ChromaLoss("l1" if loss == BINS_LOSS else loss, huber_delta)
         self.colorfulness_weight = checked_weight("model.colorfulness_weight", colorfulness_weight)
-        self.colorfulness_loss = ColorfulnessLoss()
+        self.colorfulness_loss = ColorfulnessLoss(colorfulness_match)
         self.hint_settings = HintSettings.from_config(hints)
         channels = self.colorspace.chroma_channels  # the generator's outputs come from the color space
         extra = {"hints": True} if self.hint_settings.enabled else {}

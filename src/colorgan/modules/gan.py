@@ -93,6 +93,7 @@ class GANModule(ColorizationModule):
         ema_decay: float | None = None,
         keep_freed_memory: bool | str = "auto",
         colorfulness_weight: float = 0.0,
+        colorfulness_match: str = "image",
     ) -> None:
         if d_space not in DISCRIMINATOR_SPACES:
             raise ValueError(f"model.d_space must be one of {DISCRIMINATOR_SPACES}, got {d_space!r}")
@@ -110,6 +111,7 @@ class GANModule(ColorizationModule):
             colorspace, generator, image_size, loss, huber_delta, freeze_encoder_steps, max_nonfinite_steps,
             channels_last, compile, hints=hints, ema_decay=ema_decay,
             keep_freed_memory=keep_freed_memory, colorfulness_weight=colorfulness_weight,
+            colorfulness_match=colorfulness_match,
         )
         self.save_hyperparameters()
         self.automatic_optimization = False
@@ -278,7 +280,8 @@ class GANModule(ColorizationModule):
         if math.isfinite(deltae00):
             self.selection.set_reference(deltae00)
             log.info("stage 2 starts at validation ΔE00 %.3f, |ΔCF| %.2f: its best checkpoint will be the "
-                     "one with the smallest |ΔCF| within ΔE00 %.3f", deltae00, delta_cf,
+                     "one with the smallest |ΔCF| within ΔE00 %.3f (if none is, within the same budget of "
+                     "the run's lowest ΔE00)", deltae00, delta_cf,
                      deltae00 * (1 + self.selection.max_increase))
 
     def on_validation_epoch_start(self) -> None:

@@ -37,11 +37,13 @@ class RegressionModule(ColorizationModule):
         keep_freed_memory: bool | str = "auto",
         bins: dict[str, Any] | None = None,
         colorfulness_weight: float = 0.0,
+        colorfulness_match: str = "image",
     ) -> None:
         super().__init__(
             colorspace, generator, image_size, loss, huber_delta, freeze_encoder_steps, max_nonfinite_steps,
             channels_last, compile, hints=hints, ema_decay=ema_decay,
             keep_freed_memory=keep_freed_memory, bins=bins, colorfulness_weight=colorfulness_weight,
+            colorfulness_match=colorfulness_match,
         )
         self.save_hyperparameters()
         self.skip_step = False  # a non-finite loss since the last optimizer step: drop its gradients
