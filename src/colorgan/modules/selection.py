@@ -13,7 +13,7 @@ The reference is the generator's ΔE00 before the first step (stage 1's weights,
 lower ΔE00 seen since (a GAN trained from scratch starts far off). Lower is better, like ``val/deltae00``.
 
 Why the second tier: stage 1's best checkpoint is the one with the lowest ΔE00 on these same validation
-photos, so its ΔE00 there is a lucky low (on real photos 1–4 % under its neighbouring validations), and
+photos, so its ΔE00 there is a lucky low (on real photos 1–8 % under the validations around it), and
 every stage-2 validation can end up over a 5 % budget that new photos would have met. Ranking those by ΔE00
 alone picked the dullest checkpoint, the opposite of what stage 2 is for.
 """
