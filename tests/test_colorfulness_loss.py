@@ -129,3 +129,14 @@ def test_stage_2_matches_the_batch_by_default_and_stage_1_each_image(tiny_config
     assert gan.colorfulness_loss.match == "batch" and gan.colorfulness_weight == 0.5
     unet = build_model(tiny_config("model.colorfulness_weight=1"))
     assert unet.colorfulness_loss.match == "image"
+
+
+def test_an_unknown_colorfulness_match_on_the_command_line_is_one_line_and_exit_2(tiny_config, capsys):
+    from colorgan.cli import run_command
+
+    cfg = tiny_config("model=gan", "model.colorfulness_match=pixel")
+    with pytest.raises(SystemExit) as exit_info:
+        run_command(lambda: build_model(cfg), "test")
+    assert exit_info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[-1] == "error: model.colorfulness_match must be one of image, batch, got 'pixel'"

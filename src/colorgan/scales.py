@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from colorgan.color import ColorSpace
-from colorgan.errors import UserError
+from colorgan.errors import UserError, checked_number
 
 #: passes as multiples of the training size, largest first: the working size, then its extra passes
 DEFAULT_SCALES = (2.0, 1.0)
@@ -157,23 +157,12 @@ def saturation_argument(text: str) -> float:
 
 def checked_caution(value: float | str) -> float:
     """A finite number >= 0; a UserError otherwise."""
-    return _checked_number("caution", value, math.inf)
+    return checked_number("caution", value, math.inf)
 
 
 def checked_saturation(value: float | str) -> float:
     """A number in [0, `MAX_SATURATION`]; a UserError otherwise."""
-    return _checked_number("saturation", value, MAX_SATURATION)
-
-
-def _checked_number(name: str, value: float | str, most: float) -> float:
-    bounds = ">= 0" if math.isinf(most) else f"in [0, {most:g}]"
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise UserError(f"{name} must be a number {bounds}, got {value!r}") from None
-    if not (math.isfinite(number) and 0 <= number <= most):
-        raise UserError(f"{name} must be a number {bounds}, got {value!r}")
-    return number
+    return checked_number("saturation", value, MAX_SATURATION)
 
 
 def _as_argument(check: Callable[[str], float], text: str) -> float:

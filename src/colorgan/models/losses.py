@@ -86,17 +86,6 @@ class ColorfulnessLoss:
         return f"ColorfulnessLoss(match={self.match!r})"
 
 
-def checked_weight(name: str, value: float) -> float:
-    """``value`` as a float if it is a finite number >= 0, else a one-line UserError naming ``name``."""
-    try:
-        weight = float(value)
-    except (TypeError, ValueError):
-        raise UserError(f"{name} must be a number >= 0, got {value!r}") from None
-    if not (weight >= 0 and weight != float("inf")):
-        raise UserError(f"{name} must be a finite number >= 0, got {value!r}")
-    return weight
-
-
 class AdversarialLoss:
     """The discriminator's and the generator's losses on logit maps of any shape, computed in float32.
 

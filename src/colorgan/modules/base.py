@@ -13,11 +13,11 @@ from torch import Tensor
 
 from colorgan import allocator, checkpoints
 from colorgan.color import get_colorspace
-from colorgan.errors import UserError
+from colorgan.errors import UserError, checked_number
 from colorgan.metrics import colorfulness, delta_e00, gray_baseline, psnr
 from colorgan.models.bins import HEAD_SETTINGS, BinLoss, check_head
 from colorgan.models.hints import EVAL_PATCH, HintSettings, simulate_hints, truth_hints
-from colorgan.models.losses import CHROMA_LOSSES, ChromaLoss, ColorfulnessLoss, checked_weight
+from colorgan.models.losses import CHROMA_LOSSES, ChromaLoss, ColorfulnessLoss
 from colorgan.modules.averaging import EMAWeights, checked_decay
 from colorgan.modules.nonfinite import NonFiniteGuard
 
@@ -74,7 +74,7 @@ class ColorizationModule(pl.LightningModule):
         if check_loss(loss) == BINS_LOSS:  # the generator gets a bin head; val/loss is the bin loss too
             generator = {**generator, "head": bin_head_config(bins, self.colorspace.chroma_channels)}
         self.chroma_loss = ChromaLoss("l1" if loss == BINS_LOSS else loss, huber_delta)
-        self.colorfulness_weight = checked_weight("model.colorfulness_weight", colorfulness_weight)
+        self.colorfulness_weight = checked_number("model.colorfulness_weight", colorfulness_weight)
         self.colorfulness_loss = ColorfulnessLoss(colorfulness_match)
         self.hint_settings = HintSettings.from_config(hints)
         channels = self.colorspace.chroma_channels  # the generator's outputs come from the color space

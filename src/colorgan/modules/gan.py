@@ -22,9 +22,9 @@ from pytorch_lightning.core.optimizer import LightningOptimizer
 from torch import Tensor, nn
 
 from colorgan.color import available_colorspaces, get_colorspace
-from colorgan.errors import UserError
+from colorgan.errors import UserError, checked_number
 from colorgan.metrics import colorfulness, delta_e00
-from colorgan.models.losses import CHROMA_LOSSES, AdversarialLoss, checked_weight, r1_penalty
+from colorgan.models.losses import CHROMA_LOSSES, AdversarialLoss, r1_penalty
 from colorgan.modules.base import ColorizationModule
 from colorgan.modules.selection import ColorSelection, ValidationSums
 
@@ -104,7 +104,7 @@ class GANModule(ColorizationModule):
             )
         for name, weight in (("r1_gamma", r1_gamma), ("l1_weight", l1_weight),
                              ("adversarial_weight", adversarial_weight)):
-            checked_weight(f"model.{name}", weight)
+            checked_number(f"model.{name}", weight)
         if d_warmup_steps < 0:
             raise ValueError(f"model.d_warmup_steps must be >= 0, got {d_warmup_steps!r}")
         super().__init__(
