@@ -1,8 +1,8 @@
 """The app in a real browser: headless Chromium (Debian's package) driven by Playwright.
 
-Colorize an uploaded photo (again at saturation 0: gray), refuse a decompression bomb, place a color hint
-and clear it, vote in both blind tests, read the results table and the database, kill the server, restart it
-and cast a vote that lands.
+Colorize an uploaded photo (again with more caution: less color; at saturation 0: gray), refuse a
+decompression bomb, place a color hint and clear it, vote in both blind tests, read the results table
+and the database, kill the server, restart it and cast a vote that lands.
 
 Screenshots of each tab for the docs, with two tiny trained runs (and a tiny hint run for the Hints tab):
     python -m tests.test_app_browser --screenshots docs/ [--only-hints]
@@ -130,21 +130,38 @@ def colorize_upload(page, photo: Path) -> None:
     expect(page.locator("#colorize-status")).to_contain_text(f"done: {photo.name} with", timeout=TIMEOUT_MS)
 
 
-def saturation_step(page, study: Path, before: list[Path]) -> None:
-    """Saturation 0 on the same upload: a new export, as gray as the photo (the first one had color)."""
-    import numpy as np
-
-    page.locator("#colorize-saturation input[type=number]").fill("0")
-    page.locator("#colorize-saturation input[type=number]").press("Enter")
+def recolorize(page, study: Path, before: list[Path]) -> list[Path]:
+    """Press Colorize again and wait for the new export of the same upload; every export so far."""
     page.locator("#colorize-button").click()
     deadline = time.monotonic() + TIMEOUT_MS / 1000
     while len(after := sorted((study / "exports").glob("*/chelsea_lab.png"))) <= len(before):
-        assert time.monotonic() < deadline, "no second export within the timeout"
+        assert time.monotonic() < deadline, "no new export within the timeout"
         time.sleep(0.5)
     time.sleep(0.5)  # the file is renamed into place whole, but let the page settle
-    spread = [np.abs((a := np.asarray(Image.open(path)).astype(int)) - a.mean(axis=2, keepdims=True)).max()
-              for path in (before[-1], after[-1])]
-    assert spread[0] > 4 and spread[1] <= 2, spread  # a tiny random model: faint color
+    return after
+
+
+def set_slider(page, elem_id: str, value: str) -> None:
+    page.locator(f"#{elem_id} input[type=number]").fill(value)
+    page.locator(f"#{elem_id} input[type=number]").press("Enter")
+
+
+def slider_steps(page, study: Path, before: list[Path]) -> None:
+    """Caution 20 on the same upload: less color than at the default 2; then saturation 0: as gray as the
+    photo."""
+    import numpy as np
+
+    def spread(path: Path) -> float:
+        rgb = np.asarray(Image.open(path)).astype(float)
+        return float(np.abs(rgb - rgb.mean(axis=2, keepdims=True)).mean())
+
+    set_slider(page, "colorize-caution", "20")
+    cautious = recolorize(page, study, before)
+    # k shrinks each pixel's chroma more the larger it is; this tiny model's passes mostly agree
+    assert spread(cautious[-1]) < spread(before[-1]), (spread(cautious[-1]), spread(before[-1]))
+    set_slider(page, "colorize-saturation", "0")
+    gray = np.asarray(Image.open(recolorize(page, study, cautious)[-1])).astype(int)
+    assert spread(before[-1]) > 1 and np.abs(gray - gray.mean(axis=2, keepdims=True)).max() <= 2
 
 
 def vote(page, test: str, choice: str, expect_progress: str) -> None:
@@ -214,7 +231,7 @@ def test_app_in_a_browser(tmp_path: Path):
             expect(page.locator("#colorize-gallery img").first).to_be_visible()
             exported = sorted((study / "exports").glob("*/chelsea_lab.png"))
             assert exported and Image.open(exported[-1]).size == Image.open(photos / "chelsea.png").size
-            saturation_step(page, study, exported)
+            slider_steps(page, study, exported)
             page.locator("#colorize-files input[type=file]").set_input_files(str(bomb))
             page.locator("#colorize-button").click()
             expect(page.locator("#colorize-status")).to_contain_text("megapixels", timeout=TIMEOUT_MS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 import numpy as np
 import pytest
@@ -189,6 +190,10 @@ def test_colorizer_runs_two_passes_by_default_and_one_when_a_size_is_given(check
     assert spread(vivid) > 1.5 * spread(default)
     assert np.array_equal(colorizer.colorize(image, saturation=2), vivid)  # per call, the same gain
     assert np.array_equal(colorizer.colorize(image), default)  # and the colorizer's own is unchanged
+    assert np.array_equal(colorizer.colorize(image, caution=0), plain)  # caution per call too
+    assert np.array_equal(colorizer.colorize_batch([image], caution=0)[0], plain)
+    with pytest.raises(UserError, match="caution must be"):
+        colorizer.colorize(image, caution=math.inf)
     with pytest.raises(UserError, match="saturation must be"):
         colorizer.colorize(image, saturation=-1)
     larger = Colorizer.from_checkpoint(checkpoint, device="cpu", short_side=64).colorize(image)
@@ -196,7 +201,7 @@ def test_colorizer_runs_two_passes_by_default_and_one_when_a_size_is_given(check
     assert not np.array_equal(default, larger) and not np.array_equal(default, smaller)
 
 
-def test_the_app_colorizes_at_the_chosen_saturation(checkpoint, tmp_path):
+def test_the_app_colorizes_at_the_chosen_saturation_and_caution(checkpoint, tmp_path):
     pytest.importorskip("gradio")
     from PIL import Image
 
@@ -216,6 +221,13 @@ def test_the_app_colorizes_at_the_chosen_saturation(checkpoint, tmp_path):
     assert np.abs(default - default.mean(axis=2, keepdims=True)).max() > 10
     with pytest.raises(UserError, match="saturation must be a number in"):
         state.colorize(None, ["photo.png"], [name], 0, saturation=7)
+    # caution: 0 is the passes' plain average, as a colorizer built with caution 0 gives it
+    _, (plain_file,), _, _ = state.colorize(None, ["photo.png"], [name], 0, caution=0)
+    plain = np.asarray(Image.open(plain_file)).astype(int)
+    expected = Colorizer.from_checkpoint(checkpoint, device="cpu", caution=0).colorize(Image.open(photo_path))
+    assert np.array_equal(plain, np.asarray(expected)) and not np.array_equal(plain, default)
+    with pytest.raises(UserError, match="caution must be"):
+        state.colorize(None, ["photo.png"], [name], 0, caution=-1)
 
 
 def test_hint_models_run_one_pass_and_refuse_several():

@@ -165,16 +165,16 @@ class Colorizer:
     # ---- public API ---------------------------------------------------------------------------
     def colorize(self, image: ImageLike, short_side: int | None = None,
                  hints: Sequence[Hint] | Tensor | None = None, hint_size: int = DEFAULT_HINT_SIZE,
-                 saturation: float | None = None) -> Image.Image | np.ndarray:
+                 saturation: float | None = None, caution: float | None = None) -> Image.Image | np.ndarray:
         """Colorize one photo; PIL images and paths give a PIL RGB image, arrays an H×W×3 uint8 array.
-        ``saturation``: this call's chroma gain (default: the colorizer's).
+        ``saturation``, ``caution``: this call's chroma gain and caution (default: the colorizer's).
 
         ``hints`` (a hint model only): ``[(x, y, (r, g, b)), ...]`` in full-resolution pixels with 0-255
         colors, each a ``hint_size``-px square at the working size (see `colorgan.hints`), or a ready hint
         map [C + 1, h, w] at the working size (as `colorgan.models.hints.truth_hints` makes).
         """
         if hints is None:
-            return self.colorize_batch([image], short_side, saturation=saturation)[0]
+            return self.colorize_batch([image], short_side, saturation=saturation, caution=caution)[0]
         prepared = self.prepare(image, short_side)
         hint_input = self.hint_input(prepared, hints, hint_size)
         rgb = self.predict([prepared.luma], hints=[hint_input], saturation=saturation)[0]
@@ -220,12 +220,13 @@ class Colorizer:
         return [tuple(color) for color in rgb[0, :, 0].T.mul(255).round().int().tolist()]
 
     def colorize_batch(self, images: Sequence[ImageLike], short_side: int | None = None, batch_size: int = 8,
-                       saturation: float | None = None) -> list[Image.Image | np.ndarray]:
+                       saturation: float | None = None,
+                       caution: float | None = None) -> list[Image.Image | np.ndarray]:
         """Colorize several photos, batching the network over photos that share a working size; a
         ``short_side`` given here means one pass at that size."""
         prepared = [self.prepare(image, short_side) for image in images]
         small = self.predict([item.luma for item in prepared], batch_size,
-                             fractions=fractions_for_call(short_side), saturation=saturation)
+                             fractions=fractions_for_call(short_side), saturation=saturation, caution=caution)
         results: list[Image.Image | np.ndarray] = []
         for item, rgb in zip(prepared, small, strict=True):
             array = self.full_resolution(item.gray, rgb)
@@ -243,14 +244,17 @@ class Colorizer:
 
     @torch.no_grad()
     def predict(self, lumas: Sequence[Tensor], batch_size: int = 8, hints: Sequence[Tensor] | None = None,
-                fractions: Sequence[float] | None = None, saturation: float | None = None) -> list[Tensor]:
+                fractions: Sequence[float] | None = None, saturation: float | None = None,
+                caution: float | None = None) -> list[Tensor]:
         """Colorized RGB [3,h,w] at the working size for each luma [1,h,w] (batched by equal size), with
         each one's hint map [C + 1, h, w] if ``hints`` are given (a hint model only, one pass).
 
         ``fractions``: extra passes as fractions of the working size, chroma averaged (default: the
-        colorizer's own, `colorgan.scales`; ``()`` for one pass); ``saturation``: default the colorizer's."""
+        colorizer's own, `colorgan.scales`; ``()`` for one pass); ``saturation``, ``caution``: default the
+        colorizer's."""
         extra = () if hints is not None else tuple(self.fractions if fractions is None else fractions)
         gain = self.saturation if saturation is None else checked_saturation(saturation)
+        shrink = self.caution if caution is None else checked_caution(caution)
         results: list[Tensor | None] = [None] * len(lumas)
         by_size: dict[tuple[int, ...], list[int]] = {}
         for index, luma in enumerate(lumas):
@@ -261,7 +265,7 @@ class Colorizer:
                 luma = torch.stack([lumas[i] for i in chunk]).to(self.device)
                 hint_batch = None if hints is None else torch.stack([hints[i] for i in chunk]).to(self.device)
                 network = partial(self.network_rgb, hints=hint_batch)
-                rgb = averaged_over_passes(network, luma, extra, self.reference, self.caution, gain)
+                rgb = averaged_over_passes(network, luma, extra, self.reference, shrink, gain)
                 for i, image in zip(chunk, rgb.cpu(), strict=True):
                     results[i] = image
         return [image for image in results if image is not None]

@@ -21,7 +21,7 @@ from colorgan.app.stats import TESTS, display_rows, summarize, to_csv
 from colorgan.app.store import StaleTrial, clean_rater
 from colorgan.app.study import MAX_PIXELS, MAX_UPLOAD_MB, AppRun, BlindStudy, open_photo, runs_table
 from colorgan.errors import UserError
-from colorgan.scales import MIN_PASS_SIDE, checked_saturation
+from colorgan.scales import DEFAULT_CAUTION, MIN_PASS_SIDE, checked_caution, checked_saturation
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +51,11 @@ class AppState:
         return paths
 
     def colorize(self, files: list[str] | None, picked: list[str] | None, run_names: list[str] | None,
-                 short_side: float | None, saturation: float | None = None,
+                 short_side: float | None, saturation: float | None = None, caution: float | None = None,
                  with_gray: bool = False) -> tuple[list, list[str], list, str]:
         """(gallery items, result files, (gray, colorized) pairs, status) for every photo × run;
-        ``saturation``: the chroma gain (None: each run's default, 1)."""
+        ``saturation``: the chroma gain, ``caution``: the fall-back to gray where the passes disagree
+        (None: each run's default)."""
         runs = [self.runs[name] for name in run_names or [] if name in self.runs]
         if not runs:
             raise UserError("choose at least one run")
@@ -63,6 +64,7 @@ class AppState:
             raise UserError(f"the working size must lie between {MIN_PASS_SIDE} and 4096 px (0 = the run's "
                             "default passes)")
         gain = None if saturation is None else checked_saturation(saturation)
+        shrink = None if caution is None else checked_caution(caution)
         folder = self.exports / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         folder.mkdir(parents=True, exist_ok=True)
         gallery, files_out, pairs, notes = [], [], [], []
@@ -79,7 +81,7 @@ class AppState:
                 gallery.append((str(gray_path), f"{stem}: gray input"))
             for run in runs:
                 started = time.perf_counter()
-                result = run.colorizer.colorize(image, short_side=side, saturation=gain)
+                result = run.colorizer.colorize(image, short_side=side, saturation=gain, caution=shrink)
                 seconds = time.perf_counter() - started
                 out = folder / f"{stem}_{run.name}.png"
                 result.save(out)
@@ -152,6 +154,9 @@ def _colorize_tab(state: AppState, run_names: list[str]) -> None:
                                                    "(0 = the default: 2× and 1× the training size, averaged)")
             vivid = gr.Slider(0, 2, value=1, step=0.05, label="Saturation (1 = as predicted; more color "
                               "costs a little accuracy)", elem_id="colorize-saturation")
+            caution = gr.Slider(0, 20, value=DEFAULT_CAUTION, step=0.5, elem_id="colorize-caution",
+                                label="Caution: fall back towards gray where the passes disagree "
+                                      "(0 = their plain average; no effect with one pass)")
             button = gr.Button("Colorize", variant="primary", elem_id="colorize-button")
             status = gr.Markdown(elem_id="colorize-status")
         with gr.Column(scale=2):
@@ -162,15 +167,16 @@ def _colorize_tab(state: AppState, run_names: list[str]) -> None:
             downloads = gr.File(label="Full-resolution results", file_count="multiple", interactive=False)
     pairs = gr.State([])
 
-    def run(files_in, picked_in, runs_in, side_in, saturation_in):
+    def run(files_in, picked_in, runs_in, side_in, saturation_in, caution_in):
         try:
             gallery_items, files_out, pairs_out, note = state.colorize(files_in, picked_in, runs_in, side_in,
-                                                                       saturation_in)
+                                                                       saturation_in, caution_in)
         except UserError as error:
             return None, [], None, [], f"**refused**: {error}"
         return (pairs_out[0] if pairs_out else None), gallery_items, files_out or None, pairs_out, note
 
-    button.click(run, [files, picked, chosen, side, vivid], [slider, gallery, downloads, pairs, status])
+    inputs = [files, picked, chosen, side, vivid, caution]
+    button.click(run, inputs, [slider, gallery, downloads, pairs, status])
 
     def select(pairs_in, event: gr.SelectData):
         return pairs_in[event.index] if pairs_in and event.index < len(pairs_in) else None
