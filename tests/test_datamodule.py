@@ -148,3 +148,17 @@ def test_a_new_source_plugs_in_without_touching_the_datamodule() -> None:
     train, _ = first_batches(module)
     assert train.shape == (2, 3, SIZE, SIZE) and module.skipped == {"unreadable": [Path("x.jpg")]}
     assert module.describe().startswith("data: tiny — 4 train / 2 val")
+
+
+def test_a_small_validation_split_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    from colorgan.data.datamodule import FEW_VAL_IMAGES
+
+    with caplog.at_level("WARNING", logger="colorgan.data.datamodule"):
+        ColorDataModule(SyntheticSource(num_train=8, num_val=FEW_VAL_IMAGES, image_size=SIZE),
+                        num_workers=0).setup("fit")
+        assert not caplog.records
+        ColorDataModule(SyntheticSource(num_train=8, num_val=FEW_VAL_IMAGES - 1, image_size=SIZE),
+                        num_workers=0).setup("fit")
+    assert [record.levelname for record in caplog.records] == ["WARNING"]
+    assert f"only {FEW_VAL_IMAGES - 1} validation images" in caplog.text and "last.ckpt" in caplog.text
+

@@ -16,6 +16,10 @@ from colorgan.data.source import DataSource, LoaderSettings
 
 logger = logging.getLogger(__name__)
 
+#: fewer validation images than this: the lowest validation score (the best checkpoint) is partly luck; on
+#: real photos, 25 and 11 were measured to mislead (README, "Small validation splits")
+FEW_VAL_IMAGES = 50
+
 
 def _count(dataset: Dataset) -> str:
     """The number of images of a dataset, or 'streamed' for one without a length."""
@@ -74,6 +78,17 @@ class ColorDataModule(pl.LightningDataModule):
         self.skipped = splits.skipped
         self._description = splits.description
         logger.info(self.describe())
+        self._warn_if_few_val_images()
+
+    def _warn_if_few_val_images(self) -> None:
+        try:
+            count = len(self.val_dataset)  # type: ignore[arg-type]
+        except TypeError:  # streamed: no length
+            return
+        if count < FEW_VAL_IMAGES:
+            logger.warning("only %d validation images: the best checkpoint (the lowest validation score) is "
+                           "partly luck with so few; score checkpoints/last.ckpt too (README, \"Small "
+                           "validation splits\") or hold out more photos", count)
 
     def describe(self) -> str:
         """One line for the run log: source, image counts and size."""
