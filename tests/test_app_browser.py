@@ -1,8 +1,8 @@
 """The app in a real browser: headless Chromium (Debian's package) driven by Playwright.
 
-Colorize an uploaded photo (again with more caution: less color; at saturation 0: gray), refuse a
-decompression bomb, place a color hint and clear it, vote in both blind tests, read the results table
-and the database, kill the server, restart it and cast a vote that lands.
+Colorize an uploaded photo (again with more caution: less color; mirrored; at saturation 0: gray),
+refuse a decompression bomb, place a color hint and clear it, vote in both blind tests, read the results
+table and the database, kill the server, restart it and cast a vote that lands.
 
 Screenshots of each tab for the docs, with two tiny trained runs (and a tiny hint run for the Hints tab):
     python -m tests.test_app_browser --screenshots docs/ [--only-hints]
@@ -147,8 +147,8 @@ def set_slider(page, elem_id: str, value: str) -> None:
 
 
 def slider_steps(page, study: Path, before: list[Path]) -> None:
-    """Caution 20 on the same upload: less color than at the default 2; then saturation 0: as gray as the
-    photo."""
+    """Caution 20 on the same upload: less color than at the default 2; mirrored: another result; then
+    saturation 0: as gray as the photo."""
     import numpy as np
 
     def spread(path: Path) -> float:
@@ -159,8 +159,11 @@ def slider_steps(page, study: Path, before: list[Path]) -> None:
     cautious = recolorize(page, study, before)
     # k shrinks each pixel's chroma more the larger it is; this tiny model's passes mostly agree
     assert spread(cautious[-1]) < spread(before[-1]), (spread(cautious[-1]), spread(before[-1]))
+    page.locator("#colorize-mirror input[type=checkbox]").check()
+    mirrored = recolorize(page, study, cautious)
+    assert not np.array_equal(np.asarray(Image.open(mirrored[-1])), np.asarray(Image.open(cautious[-1])))
     set_slider(page, "colorize-saturation", "0")
-    gray = np.asarray(Image.open(recolorize(page, study, cautious)[-1])).astype(int)
+    gray = np.asarray(Image.open(recolorize(page, study, mirrored)[-1])).astype(int)
     assert spread(before[-1]) > 1 and np.abs(gray - gray.mean(axis=2, keepdims=True)).max() <= 2
 
 

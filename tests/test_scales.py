@@ -115,6 +115,37 @@ def test_caution_shrinks_towards_gray_by_the_passes_disagreement():
     assert torch.allclose(same, torch.tensor([0.2, -0.1]).view(1, 2, 1, 1).expand_as(same), atol=1e-4)
 
 
+def test_mirror_averages_each_pass_with_its_mirrored_view():
+    """A network that paints the left half: mirrored back, its view paints the right half; the mean is
+    half of each, every pass runs twice, and caution sees the two views disagree."""
+    luma = torch.zeros(1, 1, 8, 12)
+    seen: list[torch.Tensor] = []
+
+    def left_half_network(image: torch.Tensor) -> torch.Tensor:
+        seen.append(image)
+        chroma = torch.zeros(len(image), 2, *image.shape[-2:])
+        chroma[:, 0, :, : image.shape[-1] // 2] = 0.2
+        marker = image[..., 0, 0] - image[..., 0, -1]  # the input's own left-right slope, unmirrored
+        chroma[:, 1] = marker.view(-1, 1, 1)
+        return REFERENCE.merge(image, chroma)
+
+    luma[..., :, 0] = 0.3  # brighter on the left: a mirrored input is brighter on the right
+    plain = REFERENCE.split(averaged_over_passes(left_half_network, luma, (), REFERENCE))[1]
+    assert len(seen) == 1 and torch.allclose(plain[0, 0, :, :6], torch.full((8, 6), 0.2), atol=1e-4)
+    seen.clear()
+    mirrored = REFERENCE.split(averaged_over_passes(left_half_network, luma, (), REFERENCE, mirror=True))[1]
+    assert len(seen) == 2 and torch.equal(seen[1], luma.flip(-1))
+    assert torch.allclose(mirrored[:, 0], torch.full((1, 8, 12), 0.1), atol=1e-4)  # half of each, everywhere
+    assert torch.allclose(mirrored[:, 1], torch.zeros(1, 8, 12), atol=1e-4)  # slopes +0.3 and -0.3 cancel
+    seen.clear()
+    two = averaged_over_passes(left_half_network, luma, (0.5,), REFERENCE, mirror=True)
+    assert [tuple(image.shape[-2:]) for image in seen] == [(8, 12)] * 2 + [(4, 6)] * 2
+    assert two.shape == (1, 3, 8, 12)
+    cautious = REFERENCE.split(averaged_over_passes(left_half_network, luma, (), REFERENCE, caution=2.0,
+                                                    mirror=True))[1]
+    assert (cautious[:, 0].abs() < 0.1 - 1e-3).all()  # the views disagree everywhere: shrunk towards gray
+
+
 @pytest.mark.parametrize("bad", [-1, float("nan"), float("inf"), "abc"])
 def test_a_bad_caution_is_one_clear_error(bad):
     with pytest.raises(UserError, match="caution must be a number >= 0"):
@@ -194,6 +225,13 @@ def test_colorizer_runs_two_passes_by_default_and_one_when_a_size_is_given(check
     assert np.array_equal(colorizer.colorize_batch([image], caution=0)[0], plain)
     with pytest.raises(UserError, match="caution must be"):
         colorizer.colorize(image, caution=math.inf)
+    # mirror: every pass twice (the second on the mirrored photo), per colorizer or per call
+    mirrored = Colorizer.from_checkpoint(checkpoint, device="cpu", mirror=True)
+    seen = spy_on_passes(mirrored)
+    both = mirrored.colorize(image)
+    assert seen == [(64, 96), (64, 96), (32, 48), (32, 48)] and not np.array_equal(both, default)
+    assert np.array_equal(colorizer.colorize(image, mirror=True), both)
+    assert np.array_equal(mirrored.colorize(image, mirror=False), default)
     with pytest.raises(UserError, match="saturation must be"):
         colorizer.colorize(image, saturation=-1)
     larger = Colorizer.from_checkpoint(checkpoint, device="cpu", short_side=64).colorize(image)
@@ -201,7 +239,7 @@ def test_colorizer_runs_two_passes_by_default_and_one_when_a_size_is_given(check
     assert not np.array_equal(default, larger) and not np.array_equal(default, smaller)
 
 
-def test_the_app_colorizes_at_the_chosen_saturation_and_caution(checkpoint, tmp_path):
+def test_the_app_colorizes_at_the_chosen_saturation_caution_and_mirror(checkpoint, tmp_path):
     pytest.importorskip("gradio")
     from PIL import Image
 
@@ -228,6 +266,9 @@ def test_the_app_colorizes_at_the_chosen_saturation_and_caution(checkpoint, tmp_
     assert np.array_equal(plain, np.asarray(expected)) and not np.array_equal(plain, default)
     with pytest.raises(UserError, match="caution must be"):
         state.colorize(None, ["photo.png"], [name], 0, caution=-1)
+    _, (mirrored_file,), _, _ = state.colorize(None, ["photo.png"], [name], 0, mirror=True)
+    both = Colorizer.from_checkpoint(checkpoint, device="cpu", mirror=True).colorize(Image.open(photo_path))
+    assert np.array_equal(np.asarray(Image.open(mirrored_file)), np.asarray(both))
 
 
 def test_hint_models_run_one_pass_and_refuse_several():
@@ -236,6 +277,10 @@ def test_hint_models_run_one_pass_and_refuse_several():
     assert Colorizer(model, "lab", 32, device="cpu").pass_sides == [32]
     with pytest.raises(UserError, match="hint model runs one pass"):
         Colorizer(model, "lab", 32, device="cpu", scales=(2, 1))
+    with pytest.raises(UserError, match="hint model runs unmirrored"):
+        Colorizer(model, "lab", 32, device="cpu", mirror=True)
+    with pytest.raises(UserError, match="hint model runs unmirrored"):
+        Colorizer(model, "lab", 32, device="cpu").colorize(np.zeros((40, 40, 3), np.uint8), mirror=True)
 
 
 def test_evaluate_records_the_passes_and_the_cli_refuses_bad_choices(checkpoint, tmp_path, capsys):
@@ -259,8 +304,15 @@ def test_evaluate_records_the_passes_and_the_cli_refuses_bad_choices(checkpoint,
     with pytest.raises(SystemExit) as exit_info:
         evaluate_main(vivid_args)
     vivid = json.loads((tmp_path / "b" / "metrics.json").read_text())
-    assert vivid["saturation"] == 1.5
+    assert vivid["saturation"] == 1.5 and vivid["mirror"] is False
     assert vivid["model"]["colorfulness"] > metrics["model"]["colorfulness"]
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate_main([str(checkpoint), "--data", str(folder), "--quiet", "-o", str(tmp_path / "c"),
+                       "--mirror", "--scales", "1"])
+    assert exit_info.value.code == 0
+    mirrored = json.loads((tmp_path / "c" / "metrics.json").read_text())
+    assert mirrored["mirror"] is True and mirrored["pass_sides"] == [32]
+    assert mirrored["caution"] == DEFAULT_CAUTION  # two views: the caution applies
     for bad in (["--scales", "2,zero"], ["--scales", "2", "--short-side", "64"], ["--caution", "-2"],
                 ["--saturation", "9"]):
         with pytest.raises(SystemExit) as exit_info:

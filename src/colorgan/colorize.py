@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     if hints is not None and total > 1:
         raise UserError(f"--hints applies to one photo, but {total} inputs were given")
     colorizer = Colorizer.load(args.checkpoint, args.device, args.short_side, args.backend, args.temperature,
-                               args.scales, args.caution, args.saturation)
+                               args.scales, args.caution, args.saturation, args.mirror)
     if hints is not None and not colorizer.takes_hints:
         raise HintError(f"--hints: {colorizer.checkpoint_path} takes no color hints (train a model with "
                         "model.hints.enabled=true; its ONNX export takes hints too)")

@@ -158,8 +158,9 @@ def evaluate(colorizer: Colorizer, samples: Sequence[Sample], output_dir: str | 
         "max_side": max_side,
         "short_side": colorizer.short_side,
         "pass_sides": colorizer.pass_sides,
-        "caution": colorizer.caution if len(colorizer.pass_sides) > 1 else None,
+        "caution": colorizer.caution if len(colorizer.pass_sides) > 1 or colorizer.mirror else None,
         "saturation": colorizer.saturation,
+        "mirror": colorizer.mirror,
         "skipped": skipped,
         "goals": METRIC_GOALS,
         "model": scores.average(rows, "model"),
@@ -217,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
     checkpoint = given if onnx else resolve_checkpoint(given)
     colorizer = Colorizer.load(checkpoint, device=args.device, short_side=args.short_side,
                                backend=args.backend, temperature=args.temperature, scales=args.scales,
-                               caution=args.caution, saturation=args.saturation)
+                               caution=args.caution, saturation=args.saturation, mirror=args.mirror)
     backend = colorizer.backend.name  # an .onnx file runs on onnxruntime whatever --backend says
     data_path = Path(args.data).expanduser()
     if data_path.is_dir() or (data_path.is_file() and data_path.suffix.lower() not in (".yaml", ".yml")):

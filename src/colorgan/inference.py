@@ -71,13 +71,14 @@ class Colorizer:
     def __init__(self, generator: nn.Module | Backend, colorspace: str | ColorSpace, image_size: int,
                  device: str | torch.device | None = None, short_side: int | None = None,
                  scales: Sequence[float] | None = None, caution: float = DEFAULT_CAUTION,
-                 saturation: float = DEFAULT_SATURATION) -> None:
+                 saturation: float = DEFAULT_SATURATION, mirror: bool = False) -> None:
         """``generator``: a PyTorch module (run by `TorchBackend` on ``device``) or a ready `Backend`.
 
         ``short_side``: one pass at that working size; ``scales``: passes at these multiples of the
         training size, chroma averaged (default `colorgan.scales.DEFAULT_SCALES`; one pass for hint models);
         ``caution``: how much to fall back towards gray where the passes disagree (`averaged_over_passes`);
-        ``saturation``: the final chroma's gain (1: as predicted).
+        ``saturation``: the final chroma's gain (1: as predicted); ``mirror``: every pass also on the
+        mirrored photo (not for hint models, whose hints are placed by position).
         """
         if isinstance(generator, nn.Module):
             generator = TorchBackend(generator, auto_device(str(device) if device is not None else None))
@@ -92,9 +93,15 @@ class Colorizer:
                                                          self.takes_hints)
         self.caution = checked_caution(caution)
         self.saturation = checked_saturation(saturation)
+        self.mirror = self._checked_mirror(mirror)
         self.checkpoint_path: Path | None = None
         self.hint_settings: dict | None = None  # the model.hints settings of a hint model's checkpoint
         self.temperature: float | None = None  # a bin model's annealed-mean temperature (None: regression)
+
+    def _checked_mirror(self, mirror: bool) -> bool:
+        if mirror and self.takes_hints:
+            raise UserError("a hint model runs unmirrored (its hints are placed by position): drop --mirror")
+        return bool(mirror)
 
     @property
     def pass_sides(self) -> list[int]:
@@ -112,7 +119,7 @@ class Colorizer:
     def from_checkpoint(cls, path: str | Path, device: str | torch.device | None = None,
                         short_side: int | None = None, temperature: float | None = None,
                         scales: Sequence[float] | None = None, caution: float = DEFAULT_CAUTION,
-                        saturation: float = DEFAULT_SATURATION) -> Colorizer:
+                        saturation: float = DEFAULT_SATURATION, mirror: bool = False) -> Colorizer:
         """Load a checkpoint file or a run directory's best checkpoint (safely: weights only); a bin model
         (``model.loss=bins``) decodes at ``temperature`` if given, else at its trained one."""
         resolved = resolve_checkpoint(path)
@@ -121,7 +128,8 @@ class Colorizer:
         colorspace = get_colorspace(record["colorspace"])
         generator = build_generator(record, weights)
         image_size = int(record.get("image_size") or 128)
-        colorizer = cls(generator, colorspace, image_size, device, short_side, scales, caution, saturation)
+        colorizer = cls(generator, colorspace, image_size, device, short_side, scales, caution, saturation,
+                        mirror)
         colorizer.checkpoint_path = resolved
         colorizer.hint_settings = record.get("hints")
         colorizer.temperature = bin_temperature(record)
@@ -130,12 +138,13 @@ class Colorizer:
     @classmethod
     def from_onnx(cls, path: str | Path, device: str | torch.device | None = None,
                   short_side: int | None = None, scales: Sequence[float] | None = None,
-                  caution: float = DEFAULT_CAUTION, saturation: float = DEFAULT_SATURATION) -> Colorizer:
+                  caution: float = DEFAULT_CAUTION, saturation: float = DEFAULT_SATURATION,
+                  mirror: bool = False) -> Colorizer:
         """Load a ``python -m colorgan.export`` ONNX model, run by onnxruntime (same merge as torch)."""
         backend = OnnxBackend(path, auto_device(str(device) if device is not None else "cpu"))
         meta = backend.metadata
         colorizer = cls(backend, meta["colorspace"], int(meta["image_size"]), short_side=short_side,
-                        scales=scales, caution=caution, saturation=saturation)
+                        scales=scales, caution=caution, saturation=saturation, mirror=mirror)
         colorizer.checkpoint_path = backend.path
         record = meta.get("record")
         colorizer.temperature = bin_temperature(record) if isinstance(record, dict) else None
@@ -145,7 +154,7 @@ class Colorizer:
     def load(cls, model: str | Path, device: str | torch.device | None = None, short_side: int | None = None,
              backend: str = "torch", temperature: float | None = None,
              scales: Sequence[float] | None = None, caution: float = DEFAULT_CAUTION,
-             saturation: float = DEFAULT_SATURATION) -> Colorizer:
+             saturation: float = DEFAULT_SATURATION, mirror: bool = False) -> Colorizer:
         """A checkpoint, run directory or .onnx file run by ``backend`` (torch | onnxruntime); an .onnx file
         always runs on onnxruntime, a checkpoint on onnxruntime through its export (`onnx_for_checkpoint`).
         ``temperature``: a bin model's, torch backend only (an export has its own, fixed at export)."""
@@ -154,27 +163,30 @@ class Colorizer:
             raise UserError("--temperature needs the torch backend and a checkpoint: an ONNX export decodes "
                             "at the temperature it was exported with (colorgan-export --temperature T)")
         if str(model).lower().endswith(".onnx"):
-            return cls.from_onnx(model, device, short_side, scales, caution, saturation)
+            return cls.from_onnx(model, device, short_side, scales, caution, saturation, mirror)
         if backend == "onnxruntime":
             onnx_file = onnx_for_checkpoint(resolve_checkpoint(model))
-            return cls.from_onnx(onnx_file, device, short_side, scales, caution, saturation)
+            return cls.from_onnx(onnx_file, device, short_side, scales, caution, saturation, mirror)
         if backend != "torch":
             raise UserError(f"unknown backend {backend!r}: choose torch or onnxruntime")
-        return cls.from_checkpoint(model, device, short_side, temperature, scales, caution, saturation)
+        return cls.from_checkpoint(model, device, short_side, temperature, scales, caution, saturation,
+                                   mirror)
 
     # ---- public API ---------------------------------------------------------------------------
     def colorize(self, image: ImageLike, short_side: int | None = None,
                  hints: Sequence[Hint] | Tensor | None = None, hint_size: int = DEFAULT_HINT_SIZE,
-                 saturation: float | None = None, caution: float | None = None) -> Image.Image | np.ndarray:
+                 saturation: float | None = None, caution: float | None = None,
+                 mirror: bool | None = None) -> Image.Image | np.ndarray:
         """Colorize one photo; PIL images and paths give a PIL RGB image, arrays an H×W×3 uint8 array.
-        ``saturation``, ``caution``: this call's chroma gain and caution (default: the colorizer's).
+        ``saturation``, ``caution``, ``mirror``: this call's (default: the colorizer's).
 
         ``hints`` (a hint model only): ``[(x, y, (r, g, b)), ...]`` in full-resolution pixels with 0-255
         colors, each a ``hint_size``-px square at the working size (see `colorgan.hints`), or a ready hint
         map [C + 1, h, w] at the working size (as `colorgan.models.hints.truth_hints` makes).
         """
         if hints is None:
-            return self.colorize_batch([image], short_side, saturation=saturation, caution=caution)[0]
+            return self.colorize_batch([image], short_side, saturation=saturation, caution=caution,
+                                       mirror=mirror)[0]
         prepared = self.prepare(image, short_side)
         hint_input = self.hint_input(prepared, hints, hint_size)
         rgb = self.predict([prepared.luma], hints=[hint_input], saturation=saturation)[0]
@@ -220,13 +232,14 @@ class Colorizer:
         return [tuple(color) for color in rgb[0, :, 0].T.mul(255).round().int().tolist()]
 
     def colorize_batch(self, images: Sequence[ImageLike], short_side: int | None = None, batch_size: int = 8,
-                       saturation: float | None = None,
-                       caution: float | None = None) -> list[Image.Image | np.ndarray]:
+                       saturation: float | None = None, caution: float | None = None,
+                       mirror: bool | None = None) -> list[Image.Image | np.ndarray]:
         """Colorize several photos, batching the network over photos that share a working size; a
         ``short_side`` given here means one pass at that size."""
         prepared = [self.prepare(image, short_side) for image in images]
         small = self.predict([item.luma for item in prepared], batch_size,
-                             fractions=fractions_for_call(short_side), saturation=saturation, caution=caution)
+                             fractions=fractions_for_call(short_side), saturation=saturation, caution=caution,
+                             mirror=mirror)
         results: list[Image.Image | np.ndarray] = []
         for item, rgb in zip(prepared, small, strict=True):
             array = self.full_resolution(item.gray, rgb)
@@ -245,16 +258,17 @@ class Colorizer:
     @torch.no_grad()
     def predict(self, lumas: Sequence[Tensor], batch_size: int = 8, hints: Sequence[Tensor] | None = None,
                 fractions: Sequence[float] | None = None, saturation: float | None = None,
-                caution: float | None = None) -> list[Tensor]:
+                caution: float | None = None, mirror: bool | None = None) -> list[Tensor]:
         """Colorized RGB [3,h,w] at the working size for each luma [1,h,w] (batched by equal size), with
         each one's hint map [C + 1, h, w] if ``hints`` are given (a hint model only, one pass).
 
         ``fractions``: extra passes as fractions of the working size, chroma averaged (default: the
-        colorizer's own, `colorgan.scales`; ``()`` for one pass); ``saturation``, ``caution``: default the
-        colorizer's."""
+        colorizer's own, `colorgan.scales`; ``()`` for one pass); ``saturation``, ``caution``, ``mirror``:
+        default the colorizer's."""
         extra = () if hints is not None else tuple(self.fractions if fractions is None else fractions)
         gain = self.saturation if saturation is None else checked_saturation(saturation)
         shrink = self.caution if caution is None else checked_caution(caution)
+        mirrored = self.mirror if mirror is None else self._checked_mirror(mirror)
         results: list[Tensor | None] = [None] * len(lumas)
         by_size: dict[tuple[int, ...], list[int]] = {}
         for index, luma in enumerate(lumas):
@@ -265,7 +279,7 @@ class Colorizer:
                 luma = torch.stack([lumas[i] for i in chunk]).to(self.device)
                 hint_batch = None if hints is None else torch.stack([hints[i] for i in chunk]).to(self.device)
                 network = partial(self.network_rgb, hints=hint_batch)
-                rgb = averaged_over_passes(network, luma, extra, self.reference, shrink, gain)
+                rgb = averaged_over_passes(network, luma, extra, self.reference, shrink, gain, mirrored)
                 for i, image in zip(chunk, rgb.cpu(), strict=True):
                     results[i] = image
         return [image for image in results if image is not None]

@@ -52,10 +52,10 @@ class AppState:
 
     def colorize(self, files: list[str] | None, picked: list[str] | None, run_names: list[str] | None,
                  short_side: float | None, saturation: float | None = None, caution: float | None = None,
-                 with_gray: bool = False) -> tuple[list, list[str], list, str]:
+                 mirror: bool | None = None, with_gray: bool = False) -> tuple[list, list[str], list, str]:
         """(gallery items, result files, (gray, colorized) pairs, status) for every photo × run;
-        ``saturation``: the chroma gain, ``caution``: the fall-back to gray where the passes disagree
-        (None: each run's default)."""
+        ``saturation``: the chroma gain, ``caution``: the fall-back to gray where the passes disagree,
+        ``mirror``: every pass on the mirrored photo too (None: each run's default)."""
         runs = [self.runs[name] for name in run_names or [] if name in self.runs]
         if not runs:
             raise UserError("choose at least one run")
@@ -81,7 +81,8 @@ class AppState:
                 gallery.append((str(gray_path), f"{stem}: gray input"))
             for run in runs:
                 started = time.perf_counter()
-                result = run.colorizer.colorize(image, short_side=side, saturation=gain, caution=shrink)
+                result = run.colorizer.colorize(image, short_side=side, saturation=gain, caution=shrink,
+                                                mirror=mirror)
                 seconds = time.perf_counter() - started
                 out = folder / f"{stem}_{run.name}.png"
                 result.save(out)
@@ -155,8 +156,11 @@ def _colorize_tab(state: AppState, run_names: list[str]) -> None:
             vivid = gr.Slider(0, 2, value=1, step=0.05, label="Saturation (1 = as predicted; more color "
                               "costs a little accuracy)", elem_id="colorize-saturation")
             caution = gr.Slider(0, 20, value=DEFAULT_CAUTION, step=0.5, elem_id="colorize-caution",
-                                label="Caution: fall back towards gray where the passes disagree "
-                                      "(0 = their plain average; no effect with one pass)")
+                                label="Caution: fall back towards gray where the passes disagree (0 = "
+                                      "their plain average; no effect with one unmirrored pass)")
+            mirrored = gr.Checkbox(False, elem_id="colorize-mirror",
+                                   label="Mirror: also colorize the mirrored photo and average it in "
+                                         "(twice the time; fewer casts)")
             button = gr.Button("Colorize", variant="primary", elem_id="colorize-button")
             status = gr.Markdown(elem_id="colorize-status")
         with gr.Column(scale=2):
@@ -167,15 +171,15 @@ def _colorize_tab(state: AppState, run_names: list[str]) -> None:
             downloads = gr.File(label="Full-resolution results", file_count="multiple", interactive=False)
     pairs = gr.State([])
 
-    def run(files_in, picked_in, runs_in, side_in, saturation_in, caution_in):
+    def run(files_in, picked_in, runs_in, side_in, saturation_in, caution_in, mirror_in):
         try:
             gallery_items, files_out, pairs_out, note = state.colorize(files_in, picked_in, runs_in, side_in,
-                                                                       saturation_in, caution_in)
+                                                                       saturation_in, caution_in, mirror_in)
         except UserError as error:
             return None, [], None, [], f"**refused**: {error}"
         return (pairs_out[0] if pairs_out else None), gallery_items, files_out or None, pairs_out, note
 
-    inputs = [files, picked, chosen, side, vivid, caution]
+    inputs = [files, picked, chosen, side, vivid, caution, mirrored]
     button.click(run, inputs, [slider, gallery, downloads, pairs, status])
 
     def select(pairs_in, event: gr.SelectData):
