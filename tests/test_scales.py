@@ -279,8 +279,10 @@ def test_hint_models_run_one_pass_and_refuse_several():
         Colorizer(model, "lab", 32, device="cpu", scales=(2, 1))
     with pytest.raises(UserError, match="hint model runs unmirrored"):
         Colorizer(model, "lab", 32, device="cpu", mirror=True)
-    with pytest.raises(UserError, match="hint model runs unmirrored"):
-        Colorizer(model, "lab", 32, device="cpu").colorize(np.zeros((40, 40, 3), np.uint8), mirror=True)
+    hinted = Colorizer(model, "lab", 32, device="cpu")
+    for hints in (None, [(5, 5, (200, 30, 30))]):  # with hints or without, never silently unmirrored
+        with pytest.raises(UserError, match="hint model runs unmirrored"):
+            hinted.colorize(np.zeros((40, 40, 3), np.uint8), hints=hints, mirror=True)
 
 
 def test_evaluate_records_the_passes_and_the_cli_refuses_bad_choices(checkpoint, tmp_path, capsys):

@@ -189,7 +189,7 @@ class Colorizer:
                                        mirror=mirror)[0]
         prepared = self.prepare(image, short_side)
         hint_input = self.hint_input(prepared, hints, hint_size)
-        rgb = self.predict([prepared.luma], hints=[hint_input], saturation=saturation)[0]
+        rgb = self.predict([prepared.luma], hints=[hint_input], saturation=saturation, mirror=mirror)[0]
         array = self.full_resolution(prepared.gray, rgb)
         return Image.fromarray(array) if prepared.as_pil else array
 
