@@ -45,8 +45,9 @@ def add_pass_arguments(parser: argparse.ArgumentParser) -> None:
                         help="network passes at these multiples of the training size, chroma averaged "
                              "(default 2,1; 1 = one pass at the training size; a hint model: 1)")
     parser.add_argument("--caution", type=caution_argument, default=DEFAULT_CAUTION, metavar="K",
-                        help="with several passes, fall back towards gray where they disagree: the mean "
-                             "chroma m becomes m|m|^2/(|m|^2 + K var) (default %(default)g; 0: plain mean)")
+                        help="with several passes (or --mirror), fall back towards gray where they "
+                             "disagree: the mean chroma m becomes m|m|^2/(|m|^2 + K var) (default "
+                             "%(default)g; 0: plain mean)")
     parser.add_argument("--saturation", type=saturation_argument, default=DEFAULT_SATURATION, metavar="G",
                         help="multiply the final chroma by G: above 1 more colorful (at some cost in "
                              "accuracy, README), below 1 duller, 0 gray (default %(default)g)")
