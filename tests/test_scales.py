@@ -17,6 +17,7 @@ from colorgan.models import UNetColorizer
 from colorgan.scales import (
     DEFAULT_CAUTION,
     DEFAULT_SCALES,
+    PassOptions,
     averaged_over_passes,
     checked_caution,
     checked_saturation,
@@ -239,6 +240,23 @@ def test_colorizer_runs_two_passes_by_default_and_one_when_a_size_is_given(check
     assert not np.array_equal(default, larger) and not np.array_equal(default, smaller)
 
 
+def test_pass_options_are_checked_once_and_overridden_per_call(checkpoint):
+    options = PassOptions(scales=[1, 2], caution="3")
+    assert options.scales == (2.0, 1.0) and options.caution == 3.0 and options.mirror is False
+    call = options.for_call(saturation=0.5, caution=None, mirror=True)
+    assert (call.saturation, call.caution, call.mirror, call.scales) == (0.5, 3.0, True, (2.0, 1.0))
+    assert options.saturation == 1.0  # the colorizer's own stay as they were
+    for bad, message in (({"caution": -1}, "caution must be"), ({"saturation": 9}, "saturation must be"),
+                         ({"scales": (1, 1)}, "scales must be distinct")):
+        with pytest.raises(UserError, match=message):
+            PassOptions(**bad)
+    # the loaders take the same fields by name, and refuse a misspelt one
+    colorizer = Colorizer.load(checkpoint, device="cpu", scales=(1,), caution=4)
+    assert colorizer.options == PassOptions(scales=(1,), caution=4) and colorizer.pass_sides == [32]
+    with pytest.raises(TypeError, match="cautoin"):
+        Colorizer.from_checkpoint(checkpoint, device="cpu", cautoin=4)
+
+
 def test_the_app_colorizes_at_the_chosen_saturation_caution_and_mirror(checkpoint, tmp_path):
     pytest.importorskip("gradio")
     from PIL import Image
@@ -276,9 +294,9 @@ def test_hint_models_run_one_pass_and_refuse_several():
     model = UNetColorizer(2, TINY_ENCODER, decoder_channels=TINY_DECODER, hints=True).eval()
     assert Colorizer(model, "lab", 32, device="cpu").pass_sides == [32]
     with pytest.raises(UserError, match="hint model runs one pass"):
-        Colorizer(model, "lab", 32, device="cpu", scales=(2, 1))
+        Colorizer(model, "lab", 32, device="cpu", options=PassOptions(scales=(2, 1)))
     with pytest.raises(UserError, match="hint model runs unmirrored"):
-        Colorizer(model, "lab", 32, device="cpu", mirror=True)
+        Colorizer(model, "lab", 32, device="cpu", options=PassOptions(mirror=True))
     hinted = Colorizer(model, "lab", 32, device="cpu")
     for hints in (None, [(5, 5, (200, 30, 30))]):  # with hints or without, never silently unmirrored
         with pytest.raises(UserError, match="hint model runs unmirrored"):

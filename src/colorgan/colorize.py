@@ -29,7 +29,7 @@ from colorgan.errors import UserError
 from colorgan.files import FORMATS
 from colorgan.hints import DEFAULT_HINT_SIZE, HintError, read_hints_file
 from colorgan.inference import Colorizer, colorize_jobs
-from colorgan.scales import add_pass_arguments, check_pass_arguments
+from colorgan.scales import add_pass_arguments, check_pass_arguments, pass_arguments
 
 INTERRUPTED = "the photos written so far are kept; run the same command again to carry on"
 
@@ -104,8 +104,8 @@ def run(args: argparse.Namespace) -> int:
         return 2 if not found else 1
     if hints is not None and total > 1:
         raise UserError(f"--hints applies to one photo, but {total} inputs were given")
-    colorizer = Colorizer.load(args.checkpoint, args.device, args.short_side, args.backend, args.temperature,
-                               args.scales, args.caution, args.saturation, args.mirror)
+    colorizer = Colorizer.load(args.checkpoint, args.device, args.backend, args.temperature,
+                               **pass_arguments(args))
     if hints is not None and not colorizer.takes_hints:
         raise HintError(f"--hints: {colorizer.checkpoint_path} takes no color hints (train a model with "
                         "model.hints.enabled=true; its ONNX export takes hints too)")

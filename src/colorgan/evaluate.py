@@ -41,7 +41,7 @@ from colorgan.report import protocols, scores
 from colorgan.report.fid import finish_fid, start_fid
 from colorgan.report.figures import plot_hint_curve, worst_median_best_grid
 from colorgan.samples import Sample, config_samples, folder_samples
-from colorgan.scales import add_pass_arguments, check_pass_arguments
+from colorgan.scales import add_pass_arguments, check_pass_arguments, pass_arguments
 
 
 def default_output(checkpoint: Path, backend: str = "torch", temperature: float | None = None) -> Path:
@@ -216,9 +216,8 @@ def run(args: argparse.Namespace) -> int:
     given = Path(args.checkpoint).expanduser()
     onnx = given.suffix.lower() == ".onnx"
     checkpoint = given if onnx else resolve_checkpoint(given)
-    colorizer = Colorizer.load(checkpoint, device=args.device, short_side=args.short_side,
-                               backend=args.backend, temperature=args.temperature, scales=args.scales,
-                               caution=args.caution, saturation=args.saturation, mirror=args.mirror)
+    colorizer = Colorizer.load(checkpoint, args.device, args.backend, args.temperature,
+                               **pass_arguments(args))
     backend = colorizer.backend.name  # an .onnx file runs on onnxruntime whatever --backend says
     data_path = Path(args.data).expanduser()
     if data_path.is_dir() or (data_path.is_file() and data_path.suffix.lower() not in (".yaml", ".yml")):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -45,17 +46,9 @@ from colorgan.photo_input import (
     gray_of,
     working_size,
 )
-from colorgan.scales import (
-    DEFAULT_CAUTION,
-    DEFAULT_SATURATION,
-    averaged_over_passes,
-    checked_caution,
-    checked_saturation,
-    fractions_for_call,
-    working_passes,
-)
+from colorgan.scales import PassOptions, averaged_over_passes, fractions_for_call, working_passes
 
-__all__ = ["CheckpointError", "Colorizer", "NonFiniteOutput", "UnsupportedSize", "auto_device",
+__all__ = ["CheckpointError", "Colorizer", "NonFiniteOutput", "PassOptions", "UnsupportedSize", "auto_device",
            "colorize_jobs", "resolve_checkpoint", "side_by_side"]
 #: the color space whose chroma carries the prediction to full resolution (linear, keeps Rec.601 luma)
 REFERENCE_SPACE = "ycbcr"
@@ -69,16 +62,10 @@ class Colorizer:
     """A trained generator ready to colorize PIL images, arrays or files of any size."""
 
     def __init__(self, generator: nn.Module | Backend, colorspace: str | ColorSpace, image_size: int,
-                 device: str | torch.device | None = None, short_side: int | None = None,
-                 scales: Sequence[float] | None = None, caution: float = DEFAULT_CAUTION,
-                 saturation: float = DEFAULT_SATURATION, mirror: bool = False) -> None:
-        """``generator``: a PyTorch module (run by `TorchBackend` on ``device``) or a ready `Backend`.
-
-        ``short_side``: one pass at that working size; ``scales``: passes at these multiples of the
-        training size, chroma averaged (default `colorgan.scales.DEFAULT_SCALES`; one pass for hint models);
-        ``caution``: how much to fall back towards gray where the passes disagree (`averaged_over_passes`);
-        ``saturation``: the final chroma's gain (1: as predicted); ``mirror``: every pass also on the
-        mirrored photo (not for hint models, whose hints are placed by position).
+                 device: str | torch.device | None = None, options: PassOptions | None = None) -> None:
+        """``generator``: a PyTorch module (run by `TorchBackend` on ``device``) or a ready `Backend`;
+        ``options``: how each photo is run (`colorgan.scales.PassOptions`: working size or scales, caution,
+        saturation, mirror; ``mirror`` not for hint models, whose hints are placed by position).
         """
         if isinstance(generator, nn.Module):
             generator = TorchBackend(generator, auto_device(str(device) if device is not None else None))
@@ -89,19 +76,29 @@ class Colorizer:
         self.reference = get_colorspace(REFERENCE_SPACE)
         self.merge_matrix = affine_merge_matrix(self.reference)
         self.image_size = int(image_size)
-        self.short_side, self.fractions = working_passes(self.image_size, short_side or None, scales,
-                                                         self.takes_hints)
-        self.caution = checked_caution(caution)
-        self.saturation = checked_saturation(saturation)
-        self.mirror = self._checked_mirror(mirror)
+        self.options = self._checked(options or PassOptions())
+        self.short_side, self.fractions = working_passes(self.image_size, self.options.short_side,
+                                                         self.options.scales, self.takes_hints)
         self.checkpoint_path: Path | None = None
         self.hint_settings: dict | None = None  # the model.hints settings of a hint model's checkpoint
         self.temperature: float | None = None  # a bin model's annealed-mean temperature (None: regression)
 
-    def _checked_mirror(self, mirror: bool) -> bool:
-        if mirror and self.takes_hints:
+    def _checked(self, options: PassOptions) -> PassOptions:
+        if options.mirror and self.takes_hints:
             raise UserError("a hint model runs unmirrored (its hints are placed by position): drop --mirror")
-        return bool(mirror)
+        return options
+
+    @property
+    def caution(self) -> float:
+        return self.options.caution
+
+    @property
+    def saturation(self) -> float:
+        return self.options.saturation
+
+    @property
+    def mirror(self) -> bool:
+        return self.options.mirror
 
     @property
     def pass_sides(self) -> list[int]:
@@ -117,19 +114,18 @@ class Colorizer:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device | None = None,
-                        short_side: int | None = None, temperature: float | None = None,
-                        scales: Sequence[float] | None = None, caution: float = DEFAULT_CAUTION,
-                        saturation: float = DEFAULT_SATURATION, mirror: bool = False) -> Colorizer:
+                        temperature: float | None = None, **options: Any) -> Colorizer:
         """Load a checkpoint file or a run directory's best checkpoint (safely: weights only); a bin model
-        (``model.loss=bins``) decodes at ``temperature`` if given, else at its trained one."""
+        (``model.loss=bins``) decodes at ``temperature`` if given, else at its trained one. ``options``:
+        `colorgan.scales.PassOptions`' fields (``short_side``, ``scales``, ``caution``, ``saturation``,
+        ``mirror``)."""
         resolved = resolve_checkpoint(path)
         record, weights = read_checkpoint(resolved)
         record = with_temperature(record, temperature)
         colorspace = get_colorspace(record["colorspace"])
         generator = build_generator(record, weights)
         image_size = int(record.get("image_size") or 128)
-        colorizer = cls(generator, colorspace, image_size, device, short_side, scales, caution, saturation,
-                        mirror)
+        colorizer = cls(generator, colorspace, image_size, device, PassOptions(**options))
         colorizer.checkpoint_path = resolved
         colorizer.hint_settings = record.get("hints")
         colorizer.temperature = bin_temperature(record)
@@ -137,40 +133,35 @@ class Colorizer:
 
     @classmethod
     def from_onnx(cls, path: str | Path, device: str | torch.device | None = None,
-                  short_side: int | None = None, scales: Sequence[float] | None = None,
-                  caution: float = DEFAULT_CAUTION, saturation: float = DEFAULT_SATURATION,
-                  mirror: bool = False) -> Colorizer:
-        """Load a ``python -m colorgan.export`` ONNX model, run by onnxruntime (same merge as torch)."""
+                  **options: Any) -> Colorizer:
+        """Load a ``python -m colorgan.export`` ONNX model, run by onnxruntime (same merge as torch);
+        ``options`` as in `from_checkpoint`."""
         backend = OnnxBackend(path, auto_device(str(device) if device is not None else "cpu"))
         meta = backend.metadata
-        colorizer = cls(backend, meta["colorspace"], int(meta["image_size"]), short_side=short_side,
-                        scales=scales, caution=caution, saturation=saturation, mirror=mirror)
+        colorizer = cls(backend, meta["colorspace"], int(meta["image_size"]), options=PassOptions(**options))
         colorizer.checkpoint_path = backend.path
         record = meta.get("record")
         colorizer.temperature = bin_temperature(record) if isinstance(record, dict) else None
         return colorizer
 
     @classmethod
-    def load(cls, model: str | Path, device: str | torch.device | None = None, short_side: int | None = None,
-             backend: str = "torch", temperature: float | None = None,
-             scales: Sequence[float] | None = None, caution: float = DEFAULT_CAUTION,
-             saturation: float = DEFAULT_SATURATION, mirror: bool = False) -> Colorizer:
+    def load(cls, model: str | Path, device: str | torch.device | None = None, backend: str = "torch",
+             temperature: float | None = None, **options: Any) -> Colorizer:
         """A checkpoint, run directory or .onnx file run by ``backend`` (torch | onnxruntime); an .onnx file
         always runs on onnxruntime, a checkpoint on onnxruntime through its export (`onnx_for_checkpoint`).
-        ``temperature``: a bin model's, torch backend only (an export has its own, fixed at export)."""
+        ``temperature``: a bin model's, torch backend only (an export has its own, fixed at export);
+        ``options`` as in `from_checkpoint`."""
         onnx = str(model).lower().endswith(".onnx") or backend == "onnxruntime"
         if temperature is not None and onnx:
             raise UserError("--temperature needs the torch backend and a checkpoint: an ONNX export decodes "
                             "at the temperature it was exported with (colorgan-export --temperature T)")
         if str(model).lower().endswith(".onnx"):
-            return cls.from_onnx(model, device, short_side, scales, caution, saturation, mirror)
+            return cls.from_onnx(model, device, **options)
         if backend == "onnxruntime":
-            onnx_file = onnx_for_checkpoint(resolve_checkpoint(model))
-            return cls.from_onnx(onnx_file, device, short_side, scales, caution, saturation, mirror)
+            return cls.from_onnx(onnx_for_checkpoint(resolve_checkpoint(model)), device, **options)
         if backend != "torch":
             raise UserError(f"unknown backend {backend!r}: choose torch or onnxruntime")
-        return cls.from_checkpoint(model, device, short_side, temperature, scales, caution, saturation,
-                                   mirror)
+        return cls.from_checkpoint(model, device, temperature, **options)
 
     # ---- public API ---------------------------------------------------------------------------
     def colorize(self, image: ImageLike, short_side: int | None = None,
@@ -189,7 +180,8 @@ class Colorizer:
                                        mirror=mirror)[0]
         prepared = self.prepare(image, short_side)
         hint_input = self.hint_input(prepared, hints, hint_size)
-        rgb = self.predict([prepared.luma], hints=[hint_input], saturation=saturation, mirror=mirror)[0]
+        options = self.call_options(saturation, caution, mirror)
+        rgb = self.predict([prepared.luma], hints=[hint_input], options=options)[0]
         array = self.full_resolution(prepared.gray, rgb)
         return Image.fromarray(array) if prepared.as_pil else array
 
@@ -237,14 +229,19 @@ class Colorizer:
         """Colorize several photos, batching the network over photos that share a working size; a
         ``short_side`` given here means one pass at that size."""
         prepared = [self.prepare(image, short_side) for image in images]
+        options = self.call_options(saturation, caution, mirror)
         small = self.predict([item.luma for item in prepared], batch_size,
-                             fractions=fractions_for_call(short_side), saturation=saturation, caution=caution,
-                             mirror=mirror)
+                             fractions=fractions_for_call(short_side), options=options)
         results: list[Image.Image | np.ndarray] = []
         for item, rgb in zip(prepared, small, strict=True):
             array = self.full_resolution(item.gray, rgb)
             results.append(Image.fromarray(array) if item.as_pil else array)
         return results
+
+    def call_options(self, saturation: float | None = None, caution: float | None = None,
+                     mirror: bool | None = None) -> PassOptions:
+        """The colorizer's options with one call's own values (None: the colorizer's), checked."""
+        return self._checked(self.options.for_call(saturation, caution, mirror))
 
     # ---- the three steps ----------------------------------------------------------------------
     def prepare(self, image: ImageLike, short_side: int | None = None) -> PreparedImage:
@@ -257,18 +254,15 @@ class Colorizer:
 
     @torch.no_grad()
     def predict(self, lumas: Sequence[Tensor], batch_size: int = 8, hints: Sequence[Tensor] | None = None,
-                fractions: Sequence[float] | None = None, saturation: float | None = None,
-                caution: float | None = None, mirror: bool | None = None) -> list[Tensor]:
+                fractions: Sequence[float] | None = None, options: PassOptions | None = None) -> list[Tensor]:
         """Colorized RGB [3,h,w] at the working size for each luma [1,h,w] (batched by equal size), with
         each one's hint map [C + 1, h, w] if ``hints`` are given (a hint model only, one pass).
 
         ``fractions``: extra passes as fractions of the working size, chroma averaged (default: the
-        colorizer's own, `colorgan.scales`; ``()`` for one pass); ``saturation``, ``caution``, ``mirror``:
-        default the colorizer's."""
+        colorizer's own, `colorgan.scales`; ``()`` for one pass); ``options``: this call's caution,
+        saturation and mirror (default: the colorizer's; see `call_options`)."""
         extra = () if hints is not None else tuple(self.fractions if fractions is None else fractions)
-        gain = self.saturation if saturation is None else checked_saturation(saturation)
-        shrink = self.caution if caution is None else checked_caution(caution)
-        mirrored = self.mirror if mirror is None else self._checked_mirror(mirror)
+        options = self.options if options is None else self._checked(options)
         results: list[Tensor | None] = [None] * len(lumas)
         by_size: dict[tuple[int, ...], list[int]] = {}
         for index, luma in enumerate(lumas):
@@ -279,7 +273,8 @@ class Colorizer:
                 luma = torch.stack([lumas[i] for i in chunk]).to(self.device)
                 hint_batch = None if hints is None else torch.stack([hints[i] for i in chunk]).to(self.device)
                 network = partial(self.network_rgb, hints=hint_batch)
-                rgb = averaged_over_passes(network, luma, extra, self.reference, shrink, gain, mirrored)
+                rgb = averaged_over_passes(network, luma, extra, self.reference, options.caution,
+                                           options.saturation, options.mirror)
                 for i, image in zip(chunk, rgb.cpu(), strict=True):
                     results[i] = image
         return [image for image in results if image is not None]

@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +36,42 @@ DEFAULT_CAUTION = 2.0
 #: the final chroma's gain (1: as predicted; above 1 more colorful, below 1 duller, 0 gray)
 DEFAULT_SATURATION = 1.0
 MAX_SATURATION = 4.0
+
+
+@dataclass(frozen=True)
+class PassOptions:
+    """How a colorizer runs its network on a photo; every value is checked when the options are made.
+
+    ``short_side``: one pass at that working size in px; ``scales``: passes at these multiples of the
+    training size (default `DEFAULT_SCALES`; not with ``short_side``); ``caution``, ``saturation``,
+    ``mirror``: as in `averaged_over_passes`.
+    """
+
+    short_side: int | None = None
+    scales: tuple[float, ...] | None = None
+    caution: float = DEFAULT_CAUTION
+    saturation: float = DEFAULT_SATURATION
+    mirror: bool = False
+
+    def __post_init__(self) -> None:
+        checked = {"short_side": int(self.short_side) if self.short_side else None,
+                   "scales": None if self.scales is None else checked_scales(self.scales),
+                   "caution": checked_caution(self.caution),
+                   "saturation": checked_saturation(self.saturation), "mirror": bool(self.mirror)}
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+
+    def for_call(self, saturation: float | None = None, caution: float | None = None,
+                 mirror: bool | None = None) -> PassOptions:
+        """These options with one call's own values (None: keep these)."""
+        given = {"saturation": saturation, "caution": caution, "mirror": mirror}
+        return replace(self, **{name: value for name, value in given.items() if value is not None})
+
+
+def pass_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """`add_pass_arguments`' values as `PassOptions` fields (for ``Colorizer.load(..., **fields)``)."""
+    return {"short_side": args.short_side, "scales": args.scales, "caution": args.caution,
+            "saturation": args.saturation, "mirror": args.mirror}
 
 
 def add_pass_arguments(parser: argparse.ArgumentParser) -> None:
