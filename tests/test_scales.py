@@ -282,8 +282,10 @@ def test_the_app_colorizes_at_the_chosen_saturation_caution_and_mirror(checkpoin
     plain = np.asarray(Image.open(plain_file)).astype(int)
     expected = Colorizer.from_checkpoint(checkpoint, device="cpu", caution=0).colorize(Image.open(photo_path))
     assert np.array_equal(plain, np.asarray(expected)) and not np.array_equal(plain, default)
+    exports = sorted(state.exports.iterdir())
     with pytest.raises(UserError, match="caution must be"):
         state.colorize(None, ["photo.png"], [name], 0, caution=-1)
+    assert sorted(state.exports.iterdir()) == exports  # refused before an export folder is made
     _, (mirrored_file,), _, _ = state.colorize(None, ["photo.png"], [name], 0, mirror=True)
     both = Colorizer.from_checkpoint(checkpoint, device="cpu", mirror=True).colorize(Image.open(photo_path))
     assert np.array_equal(np.asarray(Image.open(mirrored_file)), np.asarray(both))

@@ -21,7 +21,7 @@ from colorgan.app.stats import TESTS, display_rows, summarize, to_csv
 from colorgan.app.store import StaleTrial, clean_rater
 from colorgan.app.study import MAX_PIXELS, MAX_UPLOAD_MB, AppRun, BlindStudy, open_photo, runs_table
 from colorgan.errors import UserError
-from colorgan.scales import DEFAULT_CAUTION, MIN_PASS_SIDE, checked_caution, checked_saturation
+from colorgan.scales import DEFAULT_CAUTION, MIN_PASS_SIDE
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,8 @@ class AppState:
         if side is not None and not MIN_PASS_SIDE <= side <= 4096:
             raise UserError(f"the working size must lie between {MIN_PASS_SIDE} and 4096 px (0 = the run's "
                             "default passes)")
-        gain = None if saturation is None else checked_saturation(saturation)
-        shrink = None if caution is None else checked_caution(caution)
+        for run in runs:  # every setting refused here, before an export folder is made
+            run.colorizer.call_options(saturation, caution, mirror)
         folder = self.exports / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         folder.mkdir(parents=True, exist_ok=True)
         gallery, files_out, pairs, notes = [], [], [], []
@@ -81,8 +81,8 @@ class AppState:
                 gallery.append((str(gray_path), f"{stem}: gray input"))
             for run in runs:
                 started = time.perf_counter()
-                result = run.colorizer.colorize(image, short_side=side, saturation=gain, caution=shrink,
-                                                mirror=mirror)
+                result = run.colorizer.colorize(image, short_side=side, saturation=saturation,
+                                                caution=caution, mirror=mirror)
                 seconds = time.perf_counter() - started
                 out = folder / f"{stem}_{run.name}.png"
                 result.save(out)
