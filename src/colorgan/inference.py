@@ -90,14 +90,17 @@ class Colorizer:
 
     @property
     def caution(self) -> float:
+        """The fall-back towards gray where the passes disagree (``options.caution``)."""
         return self.options.caution
 
     @property
     def saturation(self) -> float:
+        """The final chroma's gain (``options.saturation``)."""
         return self.options.saturation
 
     @property
     def mirror(self) -> bool:
+        """Whether every pass also runs on the mirrored photo (``options.mirror``)."""
         return self.options.mirror
 
     @property
