@@ -162,3 +162,14 @@ def test_a_small_validation_split_is_warned_about(caplog: pytest.LogCaptureFixtu
     assert [record.levelname for record in caplog.records] == ["WARNING"]
     assert f"only {FEW_VAL_IMAGES - 1} validation images" in caplog.text and "last.ckpt" in caplog.text
 
+
+def test_only_the_first_process_describes_the_data(caplog: pytest.LogCaptureFixture, monkeypatch) -> None:
+    from pytorch_lightning.utilities.rank_zero import rank_zero_only
+
+    monkeypatch.setattr(rank_zero_only, "rank", 1)  # another DDP process: it sets up the same split quietly
+    with caplog.at_level("INFO", logger="colorgan.data.datamodule"):
+        module = ColorDataModule(SyntheticSource(num_train=8, num_val=2, image_size=SIZE), num_workers=0)
+        module.setup("fit")
+    assert module.val_dataset is not None and len(module.val_dataset) == 2
+    assert not caplog.records
+

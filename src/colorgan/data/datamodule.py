@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 import pytorch_lightning as pl
+from pytorch_lightning.utilities.rank_zero import rank_zero_only
 from torch.utils.data import DataLoader, Dataset
 
 from colorgan.data.errors import DataError
@@ -77,8 +78,9 @@ class ColorDataModule(pl.LightningDataModule):
         self.train_dataset, self.val_dataset = splits.train, splits.val
         self.skipped = splits.skipped
         self._description = splits.description
-        logger.info(self.describe())
-        self._warn_if_few_val_images()
+        if rank_zero_only.rank == 0:  # under DDP every process sets up its data; one says so
+            logger.info(self.describe())
+            self._warn_if_few_val_images()
 
     def _warn_if_few_val_images(self) -> None:
         try:
