@@ -172,4 +172,3 @@ def test_only_the_first_process_describes_the_data(caplog: pytest.LogCaptureFixt
         module.setup("fit")
     assert module.val_dataset is not None and len(module.val_dataset) == 2
     assert not caplog.records
-

@@ -40,7 +40,9 @@ MAX_SATURATION = 4.0
 
 @dataclass(frozen=True)
 class PassOptions:
-    """How a colorizer runs its network on a photo; every value is checked when the options are made.
+    """How a colorizer runs its network on a photo. Each value is checked when the options are made; how
+    the short side or scales fit a model (its training size, a hint model's single pass) is checked by the
+    colorizer that uses them (`working_passes`).
 
     ``short_side``: one pass at that working size in px; ``scales``: passes at these multiples of the
     training size (default `DEFAULT_SCALES`; not with ``short_side``); ``caution``, ``saturation``,
